@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { durationSchema } from "./duration-schema.ts";
+
+/** Algorithms a provider may sign identity tokens with. `none` and HS* can never be listed. */
+export const VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"] as const;
+export const DEFAULT_VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
+export const SIGNING_ALGORITHMS = ["ES256", "EdDSA", "RS256", "PS256"] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+export type VerifyAlgorithm = (typeof VERIFY_ALGORITHMS)[number];
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const providerSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-'"),
+  issuer: httpUrl,
+  audiences: z.array(z.string().min(1)).min(1).optional(),
+  jwksUri: httpUrl.optional(),
+  algorithms: z.array(z.enum(VERIFY_ALGORITHMS)).min(1).optional(),
+  allowInsecureHttp: z.boolean().default(false),
+  kubernetes: z
+    .strictObject({
+      tokenReview: z.strictObject({ kubeconfig: z.string().min(1), audiences: z.array(z.string()).optional() }),
+    })
+    .optional(),
+});
+
+const clusterSchema = z.strictObject({ name: z.string().min(1), kubeconfig: z.string().min(1) });
+
+export const configSchema = z.strictObject({
+  issuer: httpUrl.default("http://127.0.0.1:8080"),
+  listen: z
+    .strictObject({
+      host: z.string().default("0.0.0.0"),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  signing: z
+    .strictObject({
+      keysDir: z.string().optional(),
+      algorithm: z.enum(SIGNING_ALGORITHMS).default("ES256"),
+    })
+    .prefault({}),
+  store: z.strictObject({ redis: z.string().optional() }).prefault({}),
+  policies: z.string().default("./policies"),
+  limits: z
+    .strictObject({
+      maxTtl: durationSchema.default(3600),
+      /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
+      clockSkew: durationSchema.default(60),
+    })
+    .prefault({}),
+  errors: z.strictObject({ verbose: z.boolean().default(false) }).prefault({}),
+  http: z
+    .strictObject({
+      /** Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the socket address is the client. */
+      trustedProxies: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  providers: z.array(providerSchema).default([]),
+  targets: z
+    .strictObject({
+      aws: z
+        .strictObject({ region: z.string().min(1), endpoint: httpUrl.optional() })
+        .optional(),
+      gcp: z
+        .strictObject({
+          apiEndpoint: z.string().optional(),
+          port: z.number().int().optional(),
+          protocol: z.enum(["http", "https"]).optional(),
+        })
+        .optional(),
+      kubernetes: z.strictObject({ clusters: z.array(clusterSchema).default([]) }).optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = Config["providers"][number];

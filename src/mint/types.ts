@@ -1,0 +1,37 @@
+import type { Grant, TargetKind } from "../policy/types.ts";
+
+/** RFC 8693 §2.2.1 response members, camelCased past the edge. */
+export interface IssuedToken {
+  accessToken: string;
+  issuedTokenType: string;
+  tokenType: string;
+  /** Whole seconds. */
+  expiresIn: number;
+  scope?: string;
+  /** The issued token's identifier, for audit (broker JWT jti, AWS access key id, …). */
+  jti?: string;
+}
+
+export interface MintContext {
+  requestId: string;
+  /** Aborts when the request deadline passes. */
+  signal: AbortSignal;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+/**
+ * One minter per target kind. Failures are BrokerErrors: an upstream throttling or down → `unavailable`
+ * (503 with Retry-After), an upstream refusing the target → `invalid_target`; never an upstream message.
+ */
+export interface Minter {
+  readonly kind: TargetKind;
+  mint(grant: Grant, ctx: MintContext): Promise<IssuedToken>;
+}
+
+export const TOKEN_TYPE = {
+  accessToken: "urn:ietf:params:oauth:token-type:access_token",
+  jwt: "urn:ietf:params:oauth:token-type:jwt",
+  idToken: "urn:ietf:params:oauth:token-type:id_token",
+  awsCredentials: "urn:wif-broker:token-type:aws-credentials",
+} as const;

@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { durationSchema } from "../config/duration-schema.ts";
+
+/**
+ * The trust policy language (CONTRACT §5). This schema is the single source of truth: the loader validates
+ * with it, the TypeScript types are inferred from it and `wif-broker policy schema` prints it as JSON Schema.
+ */
+
+/** Claims the broker sets itself; a policy's templated claims may not override them (RFC 9068 §2.2). */
+export const RESERVED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"] as const;
+
+export type MatcherInput =
+  | string
+  | number
+  | boolean
+  | { glob: string }
+  | { regex: string }
+  | { in: Array<string | number | boolean> }
+  | { not: MatcherInput };
+
+const literal = z.union([z.string(), z.number(), z.boolean()]);
+
+export const matcherSchema: z.ZodType<MatcherInput> = z.lazy(() =>
+  z.union([
+    z.string().describe("exact, case-sensitive match of a string claim"),
+    z.number().describe("exact match of a number claim (never coerced from a string)"),
+    z.boolean().describe("exact match of a boolean claim"),
+    z.strictObject({ glob: z.string().min(1).describe("* never crosses '/'; ** does") }),
+    z.strictObject({ regex: z.string().min(1).describe("RE2 syntax, anchored at both ends") }),
+    z.strictObject({ in: z.array(literal).min(1) }),
+    z.strictObject({ not: matcherSchema }),
+  ]),
+);
+
+/** A claim name, or a JSON Pointer (RFC 6901) into nested claims when it starts with '/'. */
+const claimKey = z.string().min(1);
+
+const templateString = z.string().min(1).describe("template: {{claims.NAME}} or {{claims./json/pointer}}");
+
+const awsTarget = z.strictObject({
+  roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "an IAM role ARN"),
+  sessionName: templateString.optional(),
+  duration: durationSchema.optional(),
+  sessionTags: z.record(z.string(), templateString).optional(),
+  transitiveTagKeys: z.array(z.string()).optional(),
+  sourceIdentity: templateString.optional(),
+  sessionPolicy: z.string().optional().describe("inline IAM session policy (JSON)"),
+  mode: z.enum(["webIdentity", "assumeRole"]).default("webIdentity"),
+});
+
+const gcpTarget = z.strictObject({
+  serviceAccount: z.email(),
+  scopes: z.array(z.string().min(1)).min(1).default(["https://www.googleapis.com/auth/cloud-platform"]),
+  lifetime: durationSchema.optional(),
+  delegates: z.array(z.string()).optional(),
+});
+
+const kubernetesTarget = z.strictObject({
+  cluster: z.string().min(1),
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a namespace name"),
+  serviceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "a service account name"),
+  audiences: z.array(z.string().min(1)).optional(),
+  expiration: durationSchema.optional(),
+});
+
+export const targetSchema = z
+  .strictObject({
+    audience: z.string().min(1).describe("what a client names in `audience` or `resource`"),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 §3.3 scope token")).optional(),
+    defaultScopes: z.array(z.string()).optional(),
+    ttl: durationSchema.optional(),
+    aws: awsTarget.optional(),
+    gcp: gcpTarget.optional(),
+    kubernetes: kubernetesTarget.optional(),
+  })
+  .superRefine((t, ctx) => {
+    const kinds = [t.aws, t.gcp, t.kubernetes].filter((k) => k !== undefined).length;
+    if (kinds > 1) ctx.addIssue({ code: "custom", message: "a target is at most one of aws, gcp, kubernetes" });
+    for (const s of t.defaultScopes ?? []) {
+      if (!(t.scopes ?? []).includes(s)) {
+        ctx.addIssue({ code: "custom", path: ["defaultScopes"], message: `default scope "${s}" is not in scopes` });
+      }
+    }
+    if ((t.aws || t.kubernetes) && t.scopes?.length) {
+      ctx.addIssue({ code: "custom", path: ["scopes"], message: "AWS and Kubernetes targets take no scopes" });
+    }
+  });
+
+const dayName = z.enum(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM (24h)");
+
+export const accessSchema = z.strictObject({
+  sourceCidrs: z.array(z.string().min(1)).min(1).optional(),
+  schedule: z
+    .strictObject({
+      timezone: z.string().min(1).describe("IANA time zone"),
+      days: z.array(dayName).min(1).optional(),
+      from: clockTime.optional(),
+      to: clockTime.optional(),
+    })
+    .optional(),
+});
+
+export const policySchema = z.strictObject({
+  apiVersion: z.literal("wif-broker/v1"),
+  kind: z.literal("TrustPolicy"),
+  metadata: z.strictObject({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/, "lower-case DNS label style name"),
+    description: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: z.strictObject({
+    provider: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    match: z.record(claimKey, matcherSchema).default({}),
+    condition: z.string().min(1).optional().describe("CEL over claims, request and now"),
+    access: accessSchema.optional(),
+    singleUse: z.boolean().default(false),
+    rateLimit: z.strictObject({ requests: z.number().int().positive(), per: durationSchema }).optional(),
+    grant: z.strictObject({
+      ttl: durationSchema.optional(),
+      subject: templateString.optional(),
+      claims: z
+        .record(z.string(), templateString)
+        .refine((c) => !Object.keys(c).some((k) => (RESERVED_CLAIMS as readonly string[]).includes(k)), {
+          message: `templated claims may not set ${RESERVED_CLAIMS.join(", ")}`,
+        })
+        .optional(),
+      targets: z.array(targetSchema).min(1),
+    }),
+  }),
+});
+
+export type TrustPolicyInput = z.input<typeof policySchema>;
+export type TrustPolicy = z.output<typeof policySchema>;
+export type TargetSpec = z.output<typeof targetSchema>;
+export type AwsTargetSpec = NonNullable<TargetSpec["aws"]>;
+export type GcpTargetSpec = NonNullable<TargetSpec["gcp"]>;
+export type KubernetesTargetSpec = NonNullable<TargetSpec["kubernetes"]>;
+export type AccessSpec = z.output<typeof accessSchema>;

@@ -1,0 +1,67 @@
+import type { AwsTargetSpec, GcpTargetSpec, KubernetesTargetSpec } from "./schema.ts";
+
+/** What a request asks for, as the decision sees it (all wire parsing already done). */
+export interface DecisionRequest {
+  /** The requested target name (`audience` or `resource`). */
+  audience: string;
+  /** Requested scopes; null when the request named none. */
+  scopes: readonly string[] | null;
+  sourceIp: string | undefined;
+  /** Epoch milliseconds. */
+  now: number;
+  /** RFC 7523 §2.2 `client_id`, when the client named one: only the policy of that name may admit. */
+  clientId?: string | undefined;
+}
+
+/** A target with every template already rendered from the subject token's claims. */
+export type ResolvedTarget =
+  | { kind: "jwt"; audience: string }
+  | { kind: "aws"; audience: string; aws: RenderedAws }
+  | { kind: "gcp"; audience: string; gcp: GcpTargetSpec }
+  | { kind: "kubernetes"; audience: string; kubernetes: KubernetesTargetSpec };
+
+export type RenderedAws = Omit<AwsTargetSpec, "sessionName" | "sessionTags" | "sourceIdentity"> & {
+  sessionName?: string;
+  sessionTags: Record<string, string>;
+  sourceIdentity?: string;
+};
+
+export type TargetKind = ResolvedTarget["kind"];
+
+/** What an allowed decision grants; everything a minter needs and nothing it must re-derive. */
+export interface Grant {
+  /** Admitting policy name; becomes `client_id` of issued tokens. */
+  policy: string;
+  provider: string;
+  /** Rendered `sub` of the issued token. */
+  subject: string;
+  /** Rendered templated claims of the issued broker token. */
+  claims: Record<string, string>;
+  scopes: string[];
+  /** Lifetime in seconds: min(target ttl ?? policy ttl ?? default, limits.maxTtl). */
+  ttl: number;
+  target: ResolvedTarget;
+  singleUse: boolean;
+  rateLimit: { requests: number; per: number } | undefined;
+}
+
+/** One check of one policy, for explain, audit and `policy test` alike. */
+export interface CheckResult {
+  check: string;
+  ok: boolean;
+  /** Why it failed, naming the check and never echoing claim values. */
+  message?: string;
+}
+
+export interface PolicyTrace {
+  policy: string;
+  /** Identity admitted (match, condition and access all held). */
+  admitted: boolean;
+  checks: CheckResult[];
+}
+
+export type DenyCode = "no_policy" | "invalid_target" | "invalid_scope" | "template";
+
+export type Decision =
+  | { allow: true; grant: Grant; trace: PolicyTrace[] }
+  | { allow: false; code: DenyCode; reason: string; detail: string; trace: PolicyTrace[] };
