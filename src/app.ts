@@ -1,0 +1,46 @@
+import { type Handler, Hono } from "hono";
+import type { AppDeps, AppEnv } from "./http/deps.ts";
+import { jwksRoute, oauthMetadataRoute, openidConfigurationRoute } from "./http/routes/discovery.ts";
+import { healthzRoute, metricsRoute, readyzRoute } from "./http/routes/operations.ts";
+import { tokenRoute } from "./http/routes/token.ts";
+
+/** Routes and middleware order; no I/O of its own. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const requestId = deps.newRequestId();
+    c.set("requestId", requestId);
+    await next();
+    c.header("X-Request-Id", requestId);
+    // CONTRACT §2 / RFC 6749 §5.1: responses carrying tokens or errors are never cached.
+    c.header("Cache-Control", "no-store");
+    c.header("Pragma", "no-cache");
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+
+  const only = (method: "GET" | "POST", path: string, handler: Handler<AppEnv>) => {
+    if (method === "GET") app.get(path, handler);
+    else app.post(path, handler);
+    app.all(path, (c) => {
+      c.header("Allow", method === "GET" ? "GET, HEAD" : "POST");
+      return c.json({ error: "invalid_request", error_description: `method not allowed (request id ${c.get("requestId")})` }, 405);
+    });
+  };
+
+  only("POST", "/token", tokenRoute(deps));
+  only("GET", "/.well-known/oauth-authorization-server", oauthMetadataRoute(deps));
+  only("GET", "/.well-known/openid-configuration", openidConfigurationRoute(deps));
+  only("GET", "/jwks", jwksRoute(deps));
+  only("GET", "/healthz", healthzRoute());
+  only("GET", "/readyz", readyzRoute(deps));
+  only("GET", "/metrics", metricsRoute(deps));
+
+  app.notFound((c) => c.json({ error: "not_found", error_description: `no such endpoint (request id ${c.get("requestId")})` }, 404));
+  // The one error boundary: a generic 500, never a stack trace or an upstream message.
+  app.onError((err, c) => {
+    deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
+    return c.json({ error: "server_error", error_description: `internal error (request id ${c.get("requestId")})` }, 500);
+  });
+  return app;
+}

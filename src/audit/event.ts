@@ -1,0 +1,38 @@
+import type { ErrorKind } from "../errors.ts";
+import type { PolicyTrace } from "../policy/types.ts";
+
+/**
+ * One JSON line per /token request (CONTRACT §7). Holds hashes and identifiers only: never a token, a
+ * credential or a key. `trace` is the decision trace that an error's request id points to.
+ */
+export interface AuditEvent {
+  time: string;
+  request_id: string;
+  decision: "allow" | "deny" | "error";
+  reason: string;
+  error?: ErrorKind;
+  status: number;
+  grant_type?: string;
+  provider?: string;
+  iss?: string;
+  sub?: string;
+  policy?: string;
+  audience?: string;
+  target_kind?: string;
+  scopes?: string[];
+  lifetime?: number;
+  jti?: string;
+  source_ip?: string;
+  latency_ms: number;
+  subject_token_sha256?: string;
+  trace?: PolicyTrace[];
+}
+
+export interface AuditSink {
+  write(event: AuditEvent): void;
+}
+
+/** Writes JSON lines to a stream (stdout by default); audit is never mixed with operational logs on stderr. */
+export function streamAuditSink(stream: NodeJS.WritableStream = process.stdout): AuditSink {
+  return { write: (event) => void stream.write(`${JSON.stringify(event)}\n`) };
+}

@@ -1,0 +1,40 @@
+import { loadConfig } from "../config/load.ts";
+import { startBroker } from "../main.ts";
+import { createLogger } from "../observability/log.ts";
+import { parseFlags } from "./shared.ts";
+
+/** Grace period for in-flight requests after SIGTERM (Kubernetes default terminationGracePeriodSeconds is 30). */
+const SHUTDOWN_GRACE_MS = 25_000;
+
+export async function runServe(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
+  const logger = createLogger();
+  const { config, source } = loadConfig({ path: values.config, env: process.env });
+  logger.info({ config: source }, "configuration loaded");
+  const broker = await startBroker(config, {
+    logger,
+    shutdownDelayMs: Number(process.env.WIF_BROKER_SHUTDOWN_DELAY_MS ?? 2000),
+  });
+  process.on("SIGHUP", () => {
+    logger.info({}, "SIGHUP: reloading policies");
+    broker.reload();
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: readiness off, draining in-flight requests");
+    const force = setTimeout(() => {
+      logger.warn({}, "grace period over: exiting with requests in flight");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    broker.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  return -1;
+}

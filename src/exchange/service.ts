@@ -1,0 +1,110 @@
+import { BrokerError, badToken } from "../errors.ts";
+import type { IdentityVerifier } from "../identity/verifier.ts";
+import type { VerifiedIdentity } from "../identity/types.ts";
+import type { IssuedToken, Minter } from "../mint/types.ts";
+import { TOKEN_TYPE } from "../mint/types.ts";
+import { type DecisionLimits, decide } from "../policy/evaluate.ts";
+import type { PolicySet } from "../policy/policy-set.ts";
+import type { Decision, Grant, TargetKind } from "../policy/types.ts";
+import type { Store } from "../store/types.ts";
+import type { Clock } from "../util/clock.ts";
+import type { TokenRequest } from "./request.ts";
+
+export interface ExchangeDeps {
+  verifier: IdentityVerifier;
+  /** The current policy set; swapped whole on reload, so one request sees one set. */
+  policies: () => PolicySet;
+  minters: ReadonlyMap<TargetKind, Minter>;
+  store: Store;
+  limits: DecisionLimits;
+  clock: Clock;
+}
+
+/** What one exchange learned, filled as it goes, so the audit event can report every exit path. */
+export interface ExchangeTrail {
+  identity?: VerifiedIdentity;
+  decision?: Decision;
+  issued?: IssuedToken;
+}
+
+/** Token types a client may request per target kind (RFC 8693 §2.1 requested_token_type). */
+const ACCEPTED_TOKEN_TYPES: Record<TargetKind, readonly string[]> = {
+  jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt],
+  aws: [TOKEN_TYPE.awsCredentials],
+  gcp: [TOKEN_TYPE.accessToken],
+  kubernetes: [TOKEN_TYPE.jwt, TOKEN_TYPE.accessToken],
+};
+
+const DENY_KIND = {
+  no_policy: "bad_subject_token",
+  template: "bad_subject_token",
+  invalid_target: "invalid_target",
+  invalid_scope: "invalid_scope",
+} as const;
+
+/** verify → decide → (rate limit, replay) → mint. Pure orchestration; every failure is a BrokerError. */
+export class ExchangeService {
+  readonly #d: ExchangeDeps;
+
+  constructor(deps: ExchangeDeps) {
+    this.#d = deps;
+  }
+
+  async exchange(req: TokenRequest, ctx: { requestId: string; signal: AbortSignal }, trail: ExchangeTrail): Promise<IssuedToken> {
+    const identity = await this.#d.verifier.verify(req.subjectToken);
+    trail.identity = identity;
+
+    const decision = decide(
+      this.#d.policies(),
+      identity,
+      { audience: req.audience, scopes: req.scopes, sourceIp: req.sourceIp, now: this.#d.clock(), clientId: req.clientId },
+      this.#d.limits,
+    );
+    trail.decision = decision;
+    if (!decision.allow) throw new BrokerError(DENY_KIND[decision.code], { reason: decision.reason, detail: decision.detail });
+    const { grant } = decision;
+
+    if (req.requestedTokenType !== undefined && !ACCEPTED_TOKEN_TYPES[grant.target.kind].includes(req.requestedTokenType)) {
+      throw new BrokerError("invalid_request", {
+        reason: "request.unsupported_token_type",
+        detail: "requested_token_type cannot be issued for this target",
+      });
+    }
+    const minter = this.#d.minters.get(grant.target.kind);
+    if (!minter) {
+      throw new BrokerError("invalid_target", { reason: "target.unconfigured", detail: `${grant.target.kind} targets are not configured` });
+    }
+    await this.#rateLimit(grant, identity);
+    const replayKey = await this.#checkReplay(grant, identity);
+
+    const issued = await minter.mint(grant, { requestId: ctx.requestId, signal: ctx.signal, now: this.#d.clock() });
+    // The jti is consumed only once minting succeeded, so a failed exchange does not burn a single-use token;
+    // the atomic consume still makes sure that of two racing requests only one gets a credential.
+    if (replayKey !== undefined && !(await this.#d.store.replay.consume(replayKey, identity.expiresAt))) {
+      throw badToken("jwt.replayed", "single-use token was already exchanged");
+    }
+    const result =
+      req.requestedTokenType === TOKEN_TYPE.jwt && issued.issuedTokenType === TOKEN_TYPE.accessToken && grant.target.kind === "jwt"
+        ? { ...issued, issuedTokenType: TOKEN_TYPE.jwt }
+        : issued;
+    trail.issued = result;
+    return result;
+  }
+
+  async #rateLimit(grant: Grant, identity: VerifiedIdentity): Promise<void> {
+    if (!grant.rateLimit) return;
+    const key = `rl\0${grant.policy}\0${identity.provider}\0${identity.subject}`;
+    const r = await this.#d.store.rateLimiter.hit(key, grant.rateLimit.requests, grant.rateLimit.per);
+    if (!r.allowed) {
+      throw new BrokerError("rate_limited", { reason: "policy.rate_limited", retryAfter: Math.max(1, Math.ceil(r.retryAfter)) });
+    }
+  }
+
+  async #checkReplay(grant: Grant, identity: VerifiedIdentity): Promise<string | undefined> {
+    if (!grant.singleUse) return undefined;
+    if (identity.jti === undefined) throw badToken("jwt.jti_missing", "single-use policy needs a jti");
+    const key = `jti\0${identity.issuer}\0${identity.jti}`;
+    if (await this.#d.store.replay.seen(key)) throw badToken("jwt.replayed", "single-use token was already exchanged");
+    return key;
+  }
+}

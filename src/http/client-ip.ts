@@ -1,0 +1,36 @@
+import ipaddr from "ipaddr.js";
+
+/**
+ * The client address for `access.sourceCidrs` and audit: the socket peer, unless that peer is a configured trusted
+ * proxy, in which case the right-most X-Forwarded-For entry that is not itself a trusted proxy. Without trusted
+ * proxies the header is ignored, so a client cannot choose its own address.
+ */
+export type ClientIpResolver = (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined;
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  if (!ipaddr.isValid(address)) return undefined;
+  const parsed = ipaddr.parse(address);
+  // Node reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d.
+  return parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (parsed as ipaddr.IPv6).toIPv4Address()
+    : parsed;
+}
+
+export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
+  const cidrs: Cidr[] = trustedProxies.map((c) => (c.includes("/") ? ipaddr.parseCIDR(c) : [ipaddr.parse(c), ipaddr.parse(c).kind() === "ipv4" ? 32 : 128]));
+  const trusted = (ip: ipaddr.IPv4 | ipaddr.IPv6) => cidrs.some(([range, bits]) => ip.kind() === range.kind() && ip.match([range, bits] as never));
+  return (socketAddress, forwardedFor) => {
+    const peer = socketAddress === undefined ? undefined : normalize(socketAddress);
+    if (!peer) return undefined;
+    if (cidrs.length === 0 || !trusted(peer) || !forwardedFor) return peer.toString();
+    const hops = forwardedFor.split(",").map((h) => h.trim());
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = normalize(hops[i] ?? "");
+      if (!hop) return peer.toString();
+      if (!trusted(hop)) return hop.toString();
+    }
+    return peer.toString();
+  };
+}

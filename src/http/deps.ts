@@ -1,0 +1,40 @@
+import type { AuditSink } from "../audit/event.ts";
+import type { ExchangeService } from "../exchange/service.ts";
+import type { Provider } from "../identity/verifier.ts";
+import type { SigningKeySet } from "../mint/keys.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { PolicySet } from "../policy/policy-set.ts";
+import type { Clock } from "../util/clock.ts";
+
+export interface ComponentState {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+export interface Readiness {
+  ready: boolean;
+  components: Record<string, ComponentState>;
+}
+
+/** Everything the HTTP app needs, passed in: tests build the app with fakes in one line. */
+export interface AppDeps {
+  issuer: string;
+  verboseErrors: boolean;
+  exchange: ExchangeService;
+  keys: () => SigningKeySet;
+  policies: () => PolicySet;
+  providers: () => readonly Provider[];
+  readiness: () => Readiness;
+  metrics: Metrics;
+  audit: AuditSink;
+  logger: Logger;
+  clock: Clock;
+  newRequestId: () => string;
+  /** The client address from the socket (and trusted proxies); undefined when there is no socket (tests). */
+  clientIp: (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined;
+  /** Deadline for one /token request, including upstream calls. */
+  requestTimeoutMs: number;
+}
+
+export type AppEnv = { Variables: { requestId: string } };

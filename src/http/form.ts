@@ -1,0 +1,75 @@
+import { BrokerError } from "../errors.ts";
+
+/** CONTRACT §2: a /token body over 64 KiB is refused with 413. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** More distinct parameters than any grant defines is a malformed request, not something to iterate over. */
+export const MAX_PARAMETERS = 32;
+
+const invalid = (reason: string, detail: string) => new BrokerError("invalid_request", { reason, detail });
+
+export class BodyTooLarge extends Error {
+  override name = "BodyTooLarge";
+}
+
+/** RFC 6749 §4.1.3 / Appendix B: the token endpoint takes application/x-www-form-urlencoded only. */
+export function isFormContentType(header: string | undefined): boolean {
+  if (!header) return false;
+  const mediaType = header.split(";", 1)[0]?.trim().toLowerCase();
+  return mediaType === "application/x-www-form-urlencoded";
+}
+
+/** Reads a request body, refusing more than `max` bytes whether or not Content-Length was declared. */
+export async function readBodyCapped(req: Request, max: number = MAX_BODY_BYTES): Promise<string> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) throw new BodyTooLarge();
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of req.body) {
+    total += chunk.byteLength;
+    if (total > max) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString("utf8");
+}
+
+/** A parsed form that refuses repeated single-valued parameters (RFC 6749 §3.2: MUST NOT be included more than once). */
+export class Form {
+  readonly #params: Map<string, string[]>;
+
+  constructor(body: string) {
+    this.#params = new Map();
+    for (const [name, value] of new URLSearchParams(body)) {
+      const list = this.#params.get(name);
+      if (list) list.push(value);
+      else {
+        if (this.#params.size >= MAX_PARAMETERS) throw invalid("request.too_many_parameters", "too many parameters");
+        this.#params.set(name, [value]);
+      }
+    }
+  }
+
+  /** A single-valued parameter; empty values count as absent (RFC 6749 §3.1). */
+  one(name: string): string | undefined {
+    const list = this.#params.get(name);
+    if (!list) return undefined;
+    if (list.length > 1) throw invalid("request.repeated_parameter", `parameter ${name} is repeated`);
+    const v = list[0];
+    return v === "" ? undefined : v;
+  }
+
+  required(name: string): string {
+    const v = this.one(name);
+    if (v === undefined) throw invalid("request.missing_parameter", `parameter ${name} is missing`);
+    return v;
+  }
+
+  /** A parameter that may repeat (RFC 8707 `resource`). */
+  all(name: string): string[] {
+    return (this.#params.get(name) ?? []).filter((v) => v !== "");
+  }
+
+  has(name: string): boolean {
+    return this.#params.has(name);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import { GRANT } from "../../exchange/request.ts";
+import type { AppDeps } from "../deps.ts";
+
+const AWS_TAGS_CLAIM = "https://aws.amazon.com/tags";
+const REGISTERED = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"];
+
+/** RFC 8414 metadata (and the OpenID Provider Metadata cloud IAM reads when it trusts the broker's JWTs). */
+function metadata(deps: AppDeps) {
+  const issuer = deps.issuer;
+  const base = issuer.endsWith("/") ? issuer.slice(0, -1) : issuer;
+  const assertionAlgs = [...new Set(deps.providers().flatMap((p) => p.algorithms))].sort();
+  return {
+    // RFC 8414 §3.3: issuer MUST be identical to the configured issuer.
+    issuer,
+    token_endpoint: `${base}/token`,
+    jwks_uri: `${base}/jwks`,
+    grant_types_supported: [GRANT.tokenExchange, GRANT.jwtBearer, GRANT.clientCredentials],
+    // Token exchange and jwt-bearer need no client authentication; client_credentials authenticates with a JWT.
+    token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
+    // RFC 8414 §2: required when private_key_jwt is listed.
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    scopes_supported: deps.policies().scopesSupported(),
+    response_types_supported: ["id_token"],
+  };
+}
+
+export function oauthMetadataRoute(deps: AppDeps) {
+  return (c: Context) => c.json(metadata(deps));
+}
+
+/** OpenID Connect Discovery 1.0 §3: what AWS IAM OIDC providers and GCP workload identity pools read. */
+export function openidConfigurationRoute(deps: AppDeps) {
+  return (c: Context) => {
+    const claims = new Set(REGISTERED);
+    for (const p of deps.policies().policies) for (const [name] of p.claims) claims.add(name);
+    claims.add(AWS_TAGS_CLAIM);
+    return c.json({
+      ...metadata(deps),
+      id_token_signing_alg_values_supported: [...new Set(deps.keys().jwks().keys.map((k) => k.alg as string))],
+      subject_types_supported: ["public"],
+      claims_supported: [...claims].sort(),
+    });
+  };
+}
+
+export function jwksRoute(deps: AppDeps) {
+  return (c: Context) => c.json(deps.keys().jwks());
+}

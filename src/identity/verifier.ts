@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { BrokerError, badToken } from "../errors.ts";
+import { verifySignature } from "../jose/jwa.ts";
+import { type Clock, epochSeconds } from "../util/clock.ts";
+import { checkRegisteredClaims } from "./claims.ts";
+import { parseCompactJws } from "./jws.ts";
+import type { ProviderKeySource } from "./jwks.ts";
+import type { TokenReviewer, VerifiedIdentity } from "./types.ts";
+
+/** One trusted issuer: its keys, algorithm allowlist and accepted audiences. */
+export interface Provider {
+  name: string;
+  issuer: string;
+  audiences: readonly string[];
+  algorithms: readonly string[];
+  keys: ProviderKeySource;
+  /** When set, tokens are validated by the cluster's TokenReview instead of the JWKS. */
+  tokenReviewer?: TokenReviewer;
+}
+
+export interface IdentityVerifierOptions {
+  providers: readonly Provider[];
+  clock: Clock;
+  clockSkew: number;
+  /** Bounds a TokenReview call. */
+  reviewTimeoutMs?: number;
+}
+
+const sha256Hex = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/**
+ * The verify stage (fulcio's shape): peek at `iss` only to pick the provider, trust nothing until that
+ * provider's key verified the signature, then check the registered claims.
+ */
+export class IdentityVerifier {
+  readonly #byIssuer: Map<string, Provider>;
+  readonly #o: IdentityVerifierOptions;
+
+  constructor(options: IdentityVerifierOptions) {
+    this.#o = options;
+    this.#byIssuer = new Map(options.providers.map((p) => [p.issuer, p]));
+    if (this.#byIssuer.size !== options.providers.length) throw new TypeError("two providers share an issuer");
+  }
+
+  get providers(): readonly Provider[] {
+    return this.#o.providers;
+  }
+
+  /** The provider an (unverified) token claims to come from, for metrics and audit of failures. */
+  async verify(token: string): Promise<VerifiedIdentity> {
+    const jws = parseCompactJws(token);
+    // Selecting by iss before verification is safe: the key set is then fixed to that provider's JWKS, so a key
+    // of provider B can never verify a token naming provider A. An unknown issuer causes no outbound request.
+    const provider = typeof jws.payload.iss === "string" ? this.#byIssuer.get(jws.payload.iss) : undefined;
+    if (!provider) throw badToken("jwt.unknown_issuer", "no provider has this issuer");
+    // RFC 8725 §3.1: the algorithm must be on the provider's allowlist (never none or HS*).
+    if (!provider.algorithms.includes(jws.header.alg)) throw badToken("jwt.alg_not_allowed", "alg is not allowed");
+
+    if (provider.tokenReviewer) {
+      await this.#review(provider, provider.tokenReviewer, token, jws.payload.sub);
+    } else {
+      const keys = await provider.keys.keysFor(jws.header.kid, jws.header.alg);
+      if (!keys.some((key) => verifySignature(jws.header.alg, key, jws.signingInput, jws.signature))) {
+        throw badToken("jwt.bad_signature", "signature does not verify");
+      }
+    }
+
+    const registered = checkRegisteredClaims(jws.payload, {
+      issuer: provider.issuer,
+      audiences: provider.audiences,
+      clockSkew: this.#o.clockSkew,
+      now: epochSeconds(this.#o.clock),
+    });
+    return {
+      provider: provider.name,
+      issuer: provider.issuer,
+      subject: registered.sub,
+      claims: jws.payload,
+      jti: registered.jti,
+      expiresAt: registered.exp,
+      tokenSha256: sha256Hex(token),
+    };
+  }
+
+  providerForIssuer(iss: unknown): Provider | undefined {
+    return typeof iss === "string" ? this.#byIssuer.get(iss) : undefined;
+  }
+
+  async #review(provider: Provider, reviewer: TokenReviewer, token: string, sub: unknown): Promise<void> {
+    let result: Awaited<ReturnType<TokenReviewer["review"]>>;
+    try {
+      result = await reviewer.review(token, provider.audiences, AbortSignal.timeout(this.#o.reviewTimeoutMs ?? 5000));
+    } catch (e) {
+      if (e instanceof BrokerError) throw e;
+      throw new BrokerError("unavailable", { reason: "tokenreview.unavailable", retryAfter: 5, cause: e });
+    }
+    if (!result.authenticated) throw badToken("jwt.review_rejected", "TokenReview did not authenticate the token");
+    // The API server's view of the identity must be the token's own subject.
+    if (result.username !== undefined && result.username !== sub) {
+      throw badToken("jwt.review_mismatch", "TokenReview user differs from sub");
+    }
+  }
+}

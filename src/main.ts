@@ -1,0 +1,151 @@
+import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
+import { monotonicFactory } from "ulid";
+import { createApp } from "./app.ts";
+import { type AuditSink, streamAuditSink } from "./audit/event.ts";
+import type { Config } from "./config/schema.ts";
+import { ExchangeService } from "./exchange/service.ts";
+import { createClientIpResolver } from "./http/client-ip.ts";
+import type { Readiness } from "./http/deps.ts";
+import type { KeyCachePolicy } from "./identity/jwks.ts";
+import { IdentityVerifier } from "./identity/verifier.ts";
+import { SigningKeySet } from "./mint/keys.ts";
+import { createLogger, type Logger } from "./observability/log.ts";
+import { createMetrics } from "./observability/metrics.ts";
+import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
+import { formatProblem } from "./policy/parse.ts";
+import { PolicySource } from "./runtime/policy-source.ts";
+import { createProviders } from "./runtime/providers.ts";
+import { ephemeralSigningKey, loadSigningKeys } from "./runtime/signing-keys.ts";
+import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
+import { createStore } from "./store/index.ts";
+import { type Clock, systemClock } from "./util/clock.ts";
+
+export interface BrokerOptions {
+  logger?: Logger;
+  audit?: AuditSink;
+  clock?: Clock;
+  fetchImpl?: typeof fetch;
+  keyCachePolicy?: KeyCachePolicy;
+  minters?: MinterOverrides;
+  /** Watch the policy path for changes (default true). */
+  watchPolicies?: boolean;
+  /** Seconds readiness reports not-ready before the listener closes on shutdown (load balancers catch up). */
+  shutdownDelayMs?: number;
+}
+
+export interface RunningBroker {
+  url: string;
+  port: number;
+  policies: PolicySource;
+  reload(): void;
+  /** Graceful: readiness fails first, then in-flight requests drain, then stores close. */
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** Wires config → stores → providers → app and listens. The only place that touches process state. */
+export async function startBroker(config: Config, options: BrokerOptions = {}): Promise<RunningBroker> {
+  const logger = options.logger ?? createLogger();
+  const clock = options.clock ?? systemClock;
+  const metrics = createMetrics();
+
+  let keys: SigningKeySet;
+  if (config.signing.keysDir) {
+    keys = new SigningKeySet(loadSigningKeys(config.signing.keysDir, config.signing.algorithm), config.issuer, clock);
+  } else {
+    logger.warn({ algorithm: config.signing.algorithm }, "no signing.keysDir: using an ephemeral key; issued tokens stop verifying on restart");
+    keys = new SigningKeySet([ephemeralSigningKey(config.signing.algorithm)], config.issuer, clock);
+  }
+
+  const policies = new PolicySource(config.policies, { knownProviders: new Set(config.providers.map((p) => p.name)) }, logger, metrics);
+  const problems = policies.reload();
+  if (problems.length > 0) throw new StartupError(`invalid policies:\n${problems.map(formatProblem).join("\n")}`);
+  if (options.watchPolicies !== false) policies.watch();
+
+  const store = createStore(config.store.redis, {
+    clock,
+    onError: (e) => {
+      metrics.storeErrors.inc({ operation: e.op });
+      logger.warn({ operation: e.op, error: e.message }, "store error");
+    },
+  });
+  const providers = createProviders(config, { clock, metrics, ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}), ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}) });
+  const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
+  const exchange = new ExchangeService({
+    verifier,
+    policies: policies.current,
+    minters: createMinters(config, keys, clock, options.minters),
+    store,
+    limits: { maxTtl: config.limits.maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl) },
+    clock,
+  });
+
+  let shuttingDown = false;
+  const readiness = (): Readiness => {
+    const p = policies.status();
+    const storeStatus = store.status();
+    const components = {
+      config: { ok: true },
+      policies: { ...p, ok: p.ok },
+      signingKeys: { ok: keys.size > 0, active: keys.active().kid, published: keys.jwks().keys.length },
+      // Reported, not gating: a Redis outage must not take every instance out of rotation at once.
+      store: { ...storeStatus },
+      providers: { ok: true, ...Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
+      shutdown: { ok: !shuttingDown },
+    };
+    return { ready: p.ok && keys.size > 0 && !shuttingDown, components };
+  };
+
+  const ids = monotonicFactory();
+  const app = createApp({
+    issuer: config.issuer,
+    verboseErrors: config.errors.verbose,
+    exchange,
+    keys: () => keys,
+    policies: policies.current,
+    providers: () => providers,
+    readiness,
+    metrics,
+    audit: options.audit ?? streamAuditSink(),
+    logger,
+    clock,
+    newRequestId: () => ids(),
+    clientIp: createClientIpResolver(config.http.trustedProxies),
+    requestTimeoutMs: 10_000,
+  });
+
+  const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  const port = (server.address() as AddressInfo).port;
+  const host = config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
+  logger.info({ port, issuer: config.issuer, policies: policies.status().policies, store: store.status().kind }, "wif-broker listening");
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    policies,
+    reload: () => void policies.reload(),
+    async close() {
+      shuttingDown = true;
+      await new Promise((r) => setTimeout(r, options.shutdownDelayMs ?? 0));
+      policies.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+      await store.close();
+    },
+  };
+}
+
+/** HTTP hardening: slow clients cannot hold sockets; header size and counts are bounded. */
+function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port, serverOptions: { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 } }, () => resolve(server));
+    server.on("error", reject);
+    (server as unknown as { maxHeadersCount: number }).maxHeadersCount = 100;
+  });
+}

@@ -1,0 +1,107 @@
+import { IAMCredentialsClient } from "@google-cloud/iam-credentials";
+import { BrokerError } from "../errors.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
+import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
+import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
+import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
+
+/**
+ * GCP target (CONTRACT §5 `gcp`): a Google OAuth access token for a service account, from the IAM Service
+ * Account Credentials API `generateAccessToken`, called over REST (google-gax "fallback" transport) with the
+ * broker's Application Default Credentials (or an injected auth client).
+ */
+
+/** IAM Credentials: `lifetime` may be at most 3600 s unless the org policy extends it; the broker never asks more. */
+export const GCP_MAX_LIFETIME = 3600;
+
+type ClientOptions = NonNullable<ConstructorParameters<typeof IAMCredentialsClient>[0]>;
+export type GcpAuthClient = NonNullable<ClientOptions["authClient"]>;
+
+export interface GcpMinterOptions {
+  /** Host of the IAM Credentials API (default iamcredentials.googleapis.com). */
+  apiEndpoint?: string;
+  port?: number;
+  protocol?: "http" | "https";
+  /** The broker's Google identity; default: Application Default Credentials. */
+  authClient?: GcpAuthClient;
+  clock?: Clock;
+  /** Issued-credential cache; default a fresh in-memory one, `null` disables caching. */
+  cache?: CredentialCache | null;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** IAM Credentials resource names take the `-` project wildcard: replacing it with a project ID is invalid. */
+const resourceName = (account: string) =>
+  account.startsWith("projects/") ? account : `projects/-/serviceAccounts/${account}`;
+
+export function createGcpMinter(options: GcpMinterOptions = {}): Minter {
+  const clock = options.clock ?? systemClock;
+  const cache = options.cache === undefined ? createCredentialCache() : options.cache;
+  const client = new IAMCredentialsClient({
+    fallback: true,
+    ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+    ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
+  });
+
+  return {
+    kind: "gcp",
+    async mint(grant, ctx) {
+      if (grant.target.kind !== "gcp") throw new TypeError(`gcp minter got a ${grant.target.kind} grant`);
+      const gcp = grant.target.gcp;
+      // The decision resolved the scopes from gcp.scopes (all of them when the request named none).
+      const scope = grant.scopes.length ? grant.scopes : gcp.scopes;
+      const lifetime = Math.max(
+        1,
+        Math.floor(Math.min(grant.ttl, gcp.lifetime ?? grant.ttl, GCP_MAX_LIFETIME)),
+      );
+      const request = {
+        name: resourceName(gcp.serviceAccount),
+        scope,
+        lifetime: { seconds: lifetime },
+        ...(gcp.delegates?.length ? { delegates: gcp.delegates.map(resourceName) } : {}),
+      };
+      const key = credentialCacheKey({
+        target: "gcp",
+        policy: grant.policy,
+        subject: grant.subject,
+        request,
+      });
+      const cached = cache?.get(key, clock());
+      if (cached) return cached;
+
+      let response: { accessToken?: string | null; expireTime?: { seconds?: unknown } | null };
+      try {
+        response = await withRetry(
+          // gax retries UNAVAILABLE on its own: off (`retry: null`), the retries here are bounded by the deadline.
+          async () => (await abortable(client.generateAccessToken(request, { retry: null }), ctx.signal))[0],
+          { ...options.retry, signal: ctx.signal, isRetryable: isRetryableUpstream },
+        );
+      } catch (error) {
+        throw upstreamError("gcp", error, ctx.signal);
+      }
+
+      // REST `expireTime` is an RFC 3339 Timestamp; gax decodes it to {seconds: string (int64), nanos}.
+      const expireSeconds = Number(response.expireTime?.seconds);
+      if (!response.accessToken || !Number.isFinite(expireSeconds)) {
+        throw new BrokerError("server_error", {
+          reason: "upstream.gcp.error",
+          detail: "incomplete GenerateAccessTokenResponse",
+        });
+      }
+      const now = clock();
+      const expiresAt = expireSeconds * 1000;
+      const token: IssuedToken = {
+        accessToken: response.accessToken,
+        issuedTokenType: TOKEN_TYPE.accessToken,
+        tokenType: "Bearer",
+        expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+        scope: scope.join(" "),
+      };
+      cache?.set(key, token, expiresAt, now);
+      return token;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Prometheus metrics of one broker instance (CONTRACT §2 Operations). A registry per app: no global state. */
+export interface Metrics {
+  registry: Registry;
+  exchanges: Counter<"result" | "provider" | "policy" | "target">;
+  exchangeSeconds: Histogram<"result">;
+  jwksFetches: Counter<"provider" | "result">;
+  policyReloads: Counter<"result">;
+  policiesLoaded: Gauge;
+  storeErrors: Counter<"operation">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    exchanges: new Counter({
+      name: "wif_broker_exchanges_total",
+      help: "Token requests by result (allow, or the OAuth error), provider, policy and target audience",
+      labelNames: ["result", "provider", "policy", "target"],
+      registers,
+    }),
+    exchangeSeconds: new Histogram({
+      name: "wif_broker_exchange_duration_seconds",
+      help: "Latency of /token requests",
+      labelNames: ["result"],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    jwksFetches: new Counter({
+      name: "wif_broker_jwks_fetches_total",
+      help: "Discovery/JWKS fetches by provider and result",
+      labelNames: ["provider", "result"],
+      registers,
+    }),
+    policyReloads: new Counter({
+      name: "wif_broker_policy_reloads_total",
+      help: "Policy (re)loads by result",
+      labelNames: ["result"],
+      registers,
+    }),
+    policiesLoaded: new Gauge({ name: "wif_broker_policies_loaded", help: "Policies in the serving set", registers }),
+    storeErrors: new Counter({
+      name: "wif_broker_store_errors_total",
+      help: "Replay/rate-limit store failures",
+      labelNames: ["operation"],
+      registers,
+    }),
+  };
+}

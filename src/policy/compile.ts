@@ -1,0 +1,137 @@
+import { type CompiledAccess, compileAccess } from "./access.ts";
+import { type CompiledCondition, compileCondition } from "./cel.ts";
+import { type Matcher, compileMatcher } from "./matcher.ts";
+import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
+import type { TargetSpec, TrustPolicy } from "./schema.ts";
+import { type Template, compileTemplate } from "./template.ts";
+
+/**
+ * Compile once, check many times (octo-sts): every regex, glob, template and CEL expression of a policy is
+ * built and validated here, so evaluation does no parsing and a broken policy never reaches a request.
+ */
+export interface CompiledMatch {
+  key: string;
+  path: ClaimPath;
+  matcher: Matcher;
+}
+
+export interface CompiledTarget {
+  audience: string;
+  kind: "jwt" | "aws" | "gcp" | "kubernetes";
+  spec: TargetSpec;
+  /** Scopes a client may request for this target (for GCP: `gcp.scopes`). */
+  allowedScopes: ReadonlySet<string>;
+  /** Scopes granted when the request names none. */
+  defaultScopes: readonly string[];
+  ttl: number | undefined;
+  templates: Map<string, Template>;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  description: string | undefined;
+  providers: readonly string[];
+  match: readonly CompiledMatch[];
+  condition: CompiledCondition | undefined;
+  access: CompiledAccess | undefined;
+  singleUse: boolean;
+  rateLimit: { requests: number; per: number } | undefined;
+  ttl: number | undefined;
+  subject: Template | undefined;
+  claims: ReadonlyArray<readonly [string, Template]>;
+  targets: ReadonlyMap<string, CompiledTarget>;
+  source: PolicySource;
+  /** The validated input, for lint and explain. */
+  spec: TrustPolicy;
+}
+
+export interface PolicySource {
+  file: string;
+  /** Index of the YAML document within the file. */
+  document: number;
+}
+
+/** A compile failure naming the file, the path inside the document and what is wrong. */
+export class PolicyCompileError extends Error {
+  override name = "PolicyCompileError";
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+function attempt<T>(path: string, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof PolicyCompileError) throw e;
+    throw new PolicyCompileError(path, e instanceof Error ? e.message : String(e));
+  }
+}
+
+function targetKind(t: TargetSpec): CompiledTarget["kind"] {
+  if (t.aws) return "aws";
+  if (t.gcp) return "gcp";
+  if (t.kubernetes) return "kubernetes";
+  return "jwt";
+}
+
+function compileTarget(t: TargetSpec, path: string): CompiledTarget {
+  const kind = targetKind(t);
+  const templates = new Map<string, Template>();
+  if (t.aws) {
+    const add = (name: string, source: string | undefined) => {
+      if (source !== undefined) templates.set(name, attempt(`${path}.aws.${name}`, () => compileTemplate(source)));
+    };
+    add("sessionName", t.aws.sessionName);
+    add("sourceIdentity", t.aws.sourceIdentity);
+    for (const [k, v] of Object.entries(t.aws.sessionTags ?? {})) add(`sessionTags.${k}`, v);
+  }
+  const allowed = kind === "gcp" ? (t.gcp?.scopes ?? []) : (t.scopes ?? []);
+  return {
+    audience: t.audience,
+    kind,
+    spec: t,
+    allowedScopes: new Set(allowed),
+    defaultScopes: kind === "gcp" ? allowed : (t.defaultScopes ?? []),
+    ttl: t.ttl,
+    templates,
+  };
+}
+
+export function compilePolicy(policy: TrustPolicy, source: PolicySource): CompiledPolicy {
+  const { spec } = policy;
+  const match = Object.entries(spec.match).map(([key, input]) =>
+    attempt(`spec.match.${key}`, () => {
+      if (!isValidPointer(key)) throw new Error(`"${key}" is not a valid JSON Pointer`);
+      return { key, path: parseClaimKey(key), matcher: compileMatcher(input) };
+    }),
+  );
+  const targets = new Map<string, CompiledTarget>();
+  spec.grant.targets.forEach((t, i) => {
+    const path = `spec.grant.targets[${i}]`;
+    if (targets.has(t.audience)) throw new PolicyCompileError(`${path}.audience`, `audience "${t.audience}" is listed twice`);
+    targets.set(t.audience, compileTarget(t, path));
+  });
+  const condition = spec.condition;
+  const access = spec.access;
+  return {
+    name: policy.metadata.name,
+    description: policy.metadata.description,
+    providers: typeof spec.provider === "string" ? [spec.provider] : spec.provider,
+    match,
+    condition: condition === undefined ? undefined : attempt("spec.condition", () => compileCondition(condition)),
+    access: access === undefined ? undefined : attempt("spec.access", () => compileAccess(access)),
+    singleUse: spec.singleUse,
+    rateLimit: spec.rateLimit,
+    ttl: spec.grant.ttl,
+    subject: spec.grant.subject === undefined ? undefined : attempt("spec.grant.subject", () => compileTemplate(spec.grant.subject as string)),
+    claims: Object.entries(spec.grant.claims ?? {}).map(
+      ([name, source]) => [name, attempt(`spec.grant.claims.${name}`, () => compileTemplate(source))] as const,
+    ),
+    targets,
+    source,
+    spec: policy,
+  };
+}

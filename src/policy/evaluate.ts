@@ -1,0 +1,210 @@
+import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
+import { lookupClaim } from "./pointer.ts";
+import type { PolicySet } from "./policy-set.ts";
+import type { CheckResult, Decision, DecisionRequest, DenyCode, Grant, PolicyTrace, ResolvedTarget } from "./types.ts";
+
+/** The identity a decision is about: a verified token's provider, subject and claims. */
+export interface DecisionSubject {
+  provider: string;
+  subject: string;
+  claims: Readonly<Record<string, unknown>>;
+}
+
+export interface DecisionLimits {
+  /** `limits.maxTtl`, seconds. */
+  maxTtl: number;
+  /** Lifetime when neither target nor policy sets `ttl`. */
+  defaultTtl: number;
+}
+
+export const DEFAULT_TTL_SECONDS = 900;
+
+/**
+ * Deny by default (CONTRACT §5). The first policy by name whose provider issued the token, whose match,
+ * condition and access all hold, and which has the requested target with the requested scopes, admits.
+ * `decide` stops at the first failing check of each candidate; `explain` checks every policy in full. Both
+ * return the same Decision value that audit, `policy explain` and `policy test` read.
+ */
+export function decide(set: PolicySet, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): Decision {
+  return evaluate(set.candidates(who.provider, who.claims), who, req, limits, false);
+}
+
+export function explain(set: PolicySet, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): Decision {
+  return evaluate(set.policies, who, req, limits, true);
+}
+
+const DENY_PRIORITY: Record<DenyCode, number> = { no_policy: 0, template: 1, invalid_target: 2, invalid_scope: 3 };
+const DENY_REASON: Record<DenyCode, string> = {
+  no_policy: "policy.no_match",
+  template: "policy.template_claim_missing",
+  invalid_target: "policy.target_not_allowed",
+  invalid_scope: "policy.scope_not_allowed",
+};
+
+function evaluate(
+  candidates: readonly CompiledPolicy[],
+  who: DecisionSubject,
+  req: DecisionRequest,
+  limits: DecisionLimits,
+  exhaustive: boolean,
+): Decision {
+  const trace: PolicyTrace[] = [];
+  let allowed: Grant | undefined;
+  let deny: { code: DenyCode; detail: string } = { code: "no_policy", detail: "no policy admits this identity" };
+  const denyWith = (code: DenyCode, detail: string) => {
+    if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code]) deny = { code, detail };
+  };
+  if (exhaustive && candidates.length === 0) deny.detail = "no policies are loaded";
+
+  for (const policy of candidates) {
+    const t = checkIdentity(policy, who, req, exhaustive);
+    trace.push(t);
+    if (!t.admitted) {
+      if (deny.code === "no_policy" && trace.length === 1) deny.detail = firstFailure(t);
+      continue;
+    }
+    const outcome = grantFor(policy, who, req, limits);
+    t.checks.push(...outcome.checks);
+    if (!outcome.grant) {
+      denyWith(outcome.code, `${policy.name}: ${outcome.checks.at(-1)?.message ?? outcome.code}`);
+      continue;
+    }
+    allowed ??= outcome.grant;
+    if (!exhaustive) break;
+  }
+  if (allowed) return { allow: true, grant: allowed, trace };
+  return { allow: false, code: deny.code, reason: DENY_REASON[deny.code], detail: deny.detail, trace };
+}
+
+function firstFailure(t: PolicyTrace): string {
+  const failed = t.checks.find((c) => !c.ok);
+  return `${t.policy}: ${failed?.check ?? "policy"} ${failed?.message ?? "does not hold"}`;
+}
+
+/** match, condition and access: does this policy admit the identity at all? */
+function checkIdentity(policy: CompiledPolicy, who: DecisionSubject, req: DecisionRequest, exhaustive: boolean): PolicyTrace {
+  const checks: CheckResult[] = [];
+  const record = (c: CheckResult) => {
+    checks.push(c);
+    return c.ok || exhaustive;
+  };
+  const done = () => ({ policy: policy.name, admitted: checks.every((c) => c.ok), checks });
+
+  if (!record(policy.providers.includes(who.provider) ? ok("provider") : fail("provider", "token is from another provider"))) {
+    return done();
+  }
+  // RFC 7523 §2.2 client_id, when named, selects the policy (the client_id of issued tokens).
+  if (req.clientId !== undefined && !record(req.clientId === policy.name ? ok("client_id") : fail("client_id", "names another policy"))) {
+    return done();
+  }
+  for (const m of policy.match) {
+    const value = lookupClaim(who.claims, m.path);
+    const check = `match.${m.key}`;
+    const result =
+      value === undefined ? fail(check, "claim is missing") : m.matcher.test(value) ? ok(check) : fail(check, `${m.matcher.kind} does not hold`);
+    if (!record(result)) return done();
+  }
+  if (policy.condition) {
+    const r = policy.condition.evaluate({
+      claims: who.claims,
+      request: { audience: req.audience, scopes: req.scopes ?? [], sourceIp: req.sourceIp ?? "" },
+      now: new Date(req.now),
+    });
+    if (!record(r.ok ? ok("condition") : fail("condition", r.error ?? "is false"))) return done();
+  }
+  if (policy.access) {
+    for (const c of policy.access.check({ sourceIp: req.sourceIp, now: req.now })) if (!record(c)) return done();
+  }
+  return done();
+}
+
+type GrantOutcome = { grant: Grant; checks: CheckResult[] } | { grant?: undefined; code: DenyCode; checks: CheckResult[] };
+
+/** Target, scopes, lifetime and templates of an admitting policy. */
+function grantFor(policy: CompiledPolicy, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): GrantOutcome {
+  const target = policy.targets.get(req.audience);
+  if (!target) return { code: "invalid_target", checks: [fail("target", "no target has the requested audience")] };
+  const checks = [ok("target")];
+
+  const scopes = resolveScopes(target, req.scopes);
+  if (typeof scopes === "string") return { code: "invalid_scope", checks: [...checks, fail("scope", scopes)] };
+  checks.push(ok("scope"));
+
+  const rendered = renderAll(policy, target, who);
+  if ("missing" in rendered) {
+    return { code: "template", checks: [...checks, fail("template", `claim ${rendered.missing} is missing or not a scalar`)] };
+  }
+  return {
+    checks,
+    grant: {
+      policy: policy.name,
+      provider: who.provider,
+      subject: rendered.subject,
+      claims: rendered.claims,
+      scopes,
+      ttl: Math.min(target.ttl ?? policy.ttl ?? limits.defaultTtl, limits.maxTtl),
+      target: rendered.target,
+      singleUse: policy.singleUse,
+      rateLimit: policy.rateLimit,
+    },
+  };
+}
+
+/** Requested scopes must be a subset of the target's; a target of AWS or Kubernetes takes none (CONTRACT §5). */
+function resolveScopes(target: CompiledTarget, requested: readonly string[] | null): string[] | string {
+  if (requested === null || requested.length === 0) return [...target.defaultScopes];
+  if (target.kind === "aws" || target.kind === "kubernetes") return "this target takes no scopes";
+  const extra = requested.filter((s) => !target.allowedScopes.has(s));
+  return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
+}
+
+type Rendered = { subject: string; claims: Record<string, string>; target: ResolvedTarget } | { missing: string };
+
+function renderAll(policy: CompiledPolicy, target: CompiledTarget, who: DecisionSubject): Rendered {
+  let subject = `${who.provider}:${who.subject}`;
+  if (policy.subject) {
+    const r = policy.subject.render(who.claims);
+    if (!r.ok) return { missing: r.missing };
+    subject = r.value;
+  }
+  const claims: Record<string, string> = {};
+  for (const [name, template] of policy.claims) {
+    const r = template.render(who.claims);
+    if (!r.ok) return { missing: r.missing };
+    claims[name] = r.value;
+  }
+  const values = new Map<string, string>();
+  for (const [name, template] of target.templates) {
+    const r = template.render(who.claims);
+    if (!r.ok) return { missing: r.missing };
+    values.set(name, r.value);
+  }
+  return { subject, claims, target: resolveTarget(target, values) };
+}
+
+function resolveTarget(target: CompiledTarget, values: Map<string, string>): ResolvedTarget {
+  const { spec, audience } = target;
+  if (spec.aws) {
+    const { sessionName: _n, sessionTags: _t, sourceIdentity: _s, ...rest } = spec.aws;
+    const sessionTags: Record<string, string> = {};
+    for (const key of Object.keys(spec.aws.sessionTags ?? {})) sessionTags[key] = values.get(`sessionTags.${key}`) ?? "";
+    const sessionName = values.get("sessionName");
+    const sourceIdentity = values.get("sourceIdentity");
+    return {
+      kind: "aws",
+      audience,
+      aws: {
+        ...rest,
+        sessionTags,
+        ...(sessionName !== undefined ? { sessionName } : {}),
+        ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+      },
+    };
+  }
+  if (spec.gcp) return { kind: "gcp", audience, gcp: spec.gcp };
+  if (spec.kubernetes) return { kind: "kubernetes", audience, kubernetes: spec.kubernetes };
+  return { kind: "jwt", audience };
+}
+
+const ok = (check: string): CheckResult => ({ check, ok: true });
+const fail = (check: string, message: string): CheckResult => ({ check, ok: false, message });

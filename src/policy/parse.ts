@@ -1,0 +1,81 @@
+import { parseAllDocuments } from "yaml";
+import type { z } from "zod";
+import { type CompiledPolicy, compilePolicy, PolicyCompileError } from "./compile.ts";
+import { PolicySet } from "./policy-set.ts";
+import { formatPath } from "../util/format-path.ts";
+import { policySchema } from "./schema.ts";
+
+/** A problem in a policy file: the file, the path inside its document, and what is wrong. */
+export interface PolicyProblem {
+  file: string;
+  document: number;
+  path: string;
+  message: string;
+}
+
+export interface PolicyFile {
+  path: string;
+  text: string;
+}
+
+export interface CompileResult {
+  /** Complete only when `problems` is empty: callers must never serve a partial set. */
+  set: PolicySet;
+  problems: PolicyProblem[];
+}
+
+export interface CompileOptions {
+  /** Provider names from the config; when given, a policy naming another provider is a problem. */
+  knownProviders?: ReadonlySet<string>;
+}
+
+export const formatProblem = (p: PolicyProblem): string =>
+  `${p.file}${p.document > 0 ? ` (document ${p.document + 1})` : ""}: ${p.path}: ${p.message}`;
+
+function zodProblems(error: z.ZodError, file: string, document: number): PolicyProblem[] {
+  return error.issues.map((i) => ({ file, document, path: formatPath(i.path), message: i.message }));
+}
+
+/** Parses, validates and compiles every document of every file. Pure: the caller reads the files. */
+export function compilePolicyFiles(files: readonly PolicyFile[], options: CompileOptions = {}): CompileResult {
+  const problems: PolicyProblem[] = [];
+  const compiled: CompiledPolicy[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    parseAllDocuments(file.text, { uniqueKeys: true }).forEach((doc, document) => {
+      const at = (path: string, message: string) => problems.push({ file: file.path, document, path, message });
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) at(`line ${e.linePos?.[0]?.line ?? "?"}`, e.message.split("\n")[0] ?? "YAML error");
+        return;
+      }
+      const value: unknown = doc.toJS({ maxAliasCount: 100 });
+      if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+      const parsed = policySchema.safeParse(value);
+      if (!parsed.success) {
+        problems.push(...zodProblems(parsed.error, file.path, document));
+        return;
+      }
+      const policy = parsed.data;
+      const name = policy.metadata.name;
+      const previous = seen.get(name);
+      if (previous !== undefined) {
+        at("metadata.name", `"${name}" is already defined in ${previous}`);
+        return;
+      }
+      seen.set(name, file.path);
+      const providers = typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
+      const unknown = options.knownProviders ? providers.filter((p) => !options.knownProviders?.has(p)) : [];
+      if (unknown.length > 0) {
+        at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);
+        return;
+      }
+      try {
+        compiled.push(compilePolicy(policy, { file: file.path, document }));
+      } catch (e) {
+        if (!(e instanceof PolicyCompileError)) throw e;
+        at(e.path, e.message);
+      }
+    });
+  }
+  return { set: new PolicySet(compiled), problems };
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A loopback fake of the AWS STS Query API (https://docs.aws.amazon.com/STS/latest/APIReference/): form-encoded
+ * POST with Action and Version=2011-06-15, answered with the real XML documents (…Response/…Result/Credentials)
+ * and the real XML error document (<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>).
+ */
+
+export interface StsRequest {
+  action: string;
+  /** Every form parameter, decoded. */
+  params: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** SigV4 `Authorization` header, when the SDK signed the request. */
+  authorization: string | undefined;
+}
+
+export interface StsFailure {
+  status: number;
+  type: "Sender" | "Receiver";
+  code: string;
+  message: string;
+}
+
+/** Failures as STS sends them. */
+export const STS_FAILURES = {
+  throttling: { status: 400, type: "Sender", code: "Throttling", message: "Rate exceeded" },
+  internal: {
+    status: 500,
+    type: "Receiver",
+    code: "InternalFailure",
+    message: "internal failure SECRET-UPSTREAM-DETAIL",
+  },
+  unavailable: { status: 503, type: "Receiver", code: "ServiceUnavailable", message: "Service unavailable" },
+  accessDenied: {
+    status: 403,
+    type: "Sender",
+    code: "AccessDenied",
+    message: "User: arn:aws:sts::123456789012:assumed-role/x is not authorized SECRET-UPSTREAM-DETAIL",
+  },
+  invalidIdentityToken: {
+    status: 400,
+    type: "Sender",
+    code: "InvalidIdentityToken",
+    message: "Couldn't retrieve verification key from your identity provider SECRET-UPSTREAM-DETAIL",
+  },
+} satisfies Record<string, StsFailure>;
+
+export interface IssuedStsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+export interface FakeSts {
+  /** Endpoint URL for the SDK's `endpoint` option. */
+  url: string;
+  requests: StsRequest[];
+  issued: IssuedStsCredentials[];
+  /** Queue failures: each one answers one request, in order; then requests succeed again. */
+  fail(...failures: StsFailure[]): void;
+  /** Forgets recorded requests, issued credentials and queued failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface FakeStsOptions {
+  /** Epoch ms; the fake's `Expiration` is now + DurationSeconds (STS default 3600). */
+  now?: () => number;
+}
+
+const NS = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+export async function startFakeSts(options: FakeStsOptions = {}): Promise<FakeSts> {
+  const now = options.now ?? Date.now;
+  const requests: StsRequest[] = [];
+  const issued: IssuedStsCredentials[] = [];
+  const failures: StsFailure[] = [];
+  let serial = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const requestId = `req-${++serial}`;
+      const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+      const action = params.Action ?? "";
+      requests.push({ action, params, headers: req.headers, authorization: req.headers.authorization });
+
+      const send = (status: number, xml: string) => {
+        res.writeHead(status, { "content-type": "text/xml", "x-amzn-requestid": requestId });
+        res.end(xml);
+      };
+      const failure = failures.shift();
+      if (failure) return send(failure.status, errorXml(failure, requestId));
+      if (req.method !== "POST" || params.Version !== "2011-06-15") {
+        return send(
+          400,
+          errorXml({ status: 400, type: "Sender", code: "InvalidAction", message: "bad" }, requestId),
+        );
+      }
+      if (action !== "AssumeRole" && action !== "AssumeRoleWithWebIdentity") {
+        return send(
+          400,
+          errorXml({ status: 400, type: "Sender", code: "InvalidAction", message: "bad" }, requestId),
+        );
+      }
+
+      const duration = Number(params.DurationSeconds ?? "3600");
+      const creds: IssuedStsCredentials = {
+        accessKeyId: `ASIA${String(serial).padStart(16, "0")}`,
+        secretAccessKey: randomBytes(30).toString("base64"),
+        sessionToken: `FwoGZXIvYXdzE${randomBytes(96).toString("base64")}`,
+        expiration: new Date(Math.floor(now() / 1000) * 1000 + duration * 1000),
+      };
+      issued.push(creds);
+      send(200, successXml(action, params, creds, requestId));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    issued,
+    fail: (...f) => failures.push(...f),
+    reset: () => {
+      requests.length = 0;
+      issued.length = 0;
+      failures.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** `Tags.member.N.Key` / `Tags.member.N.Value` as a record. */
+export function tagsOf(params: Record<string, string>): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (let n = 1; params[`Tags.member.${n}.Key`] !== undefined; n++) {
+    tags[params[`Tags.member.${n}.Key`] ?? ""] = params[`Tags.member.${n}.Value`] ?? "";
+  }
+  return tags;
+}
+
+/** `TransitiveTagKeys.member.N` as a list. */
+export function transitiveTagKeysOf(params: Record<string, string>): string[] {
+  const keys: string[] = [];
+  for (let n = 1; params[`TransitiveTagKeys.member.${n}`] !== undefined; n++) {
+    keys.push(params[`TransitiveTagKeys.member.${n}`] ?? "");
+  }
+  return keys;
+}
+
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function successXml(
+  action: string,
+  params: Record<string, string>,
+  creds: IssuedStsCredentials,
+  requestId: string,
+): string {
+  const role = (params.RoleArn ?? "").replace(/^arn:aws:iam::(\d+):role\/(?:.*\/)?/, "");
+  const account = /^arn:aws:iam::(\d+):/.exec(params.RoleArn ?? "")?.[1] ?? "123456789012";
+  const session = params.RoleSessionName ?? "";
+  const common = `
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::${account}:assumed-role/${esc(role)}/${esc(session)}</Arn>
+      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:${esc(session)}</AssumedRoleId>
+    </AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>${creds.accessKeyId}</AccessKeyId>
+      <SecretAccessKey>${esc(creds.secretAccessKey)}</SecretAccessKey>
+      <SessionToken>${esc(creds.sessionToken)}</SessionToken>
+      <Expiration>${isoSeconds(creds.expiration)}</Expiration>
+    </Credentials>
+    <PackedPolicySize>6</PackedPolicySize>`;
+  const extra =
+    action === "AssumeRoleWithWebIdentity"
+      ? `
+    <SubjectFromWebIdentityToken>subject</SubjectFromWebIdentityToken>
+    <Audience>sts.amazonaws.com</Audience>
+    <Provider>broker.example.com</Provider>`
+      : params.SourceIdentity
+        ? `
+    <SourceIdentity>${esc(params.SourceIdentity)}</SourceIdentity>`
+        : "";
+  return `<${action}Response xmlns="${NS}">
+  <${action}Result>${common}${extra}
+  </${action}Result>
+  <ResponseMetadata>
+    <RequestId>${requestId}</RequestId>
+  </ResponseMetadata>
+</${action}Response>
+`;
+}
+
+function errorXml(f: StsFailure, requestId: string): string {
+  return `<ErrorResponse xmlns="${NS}">
+  <Error>
+    <Type>${f.type}</Type>
+    <Code>${esc(f.code)}</Code>
+    <Message>${esc(f.message)}</Message>
+  </Error>
+  <RequestId>${requestId}</RequestId>
+</ErrorResponse>
+`;
+}
