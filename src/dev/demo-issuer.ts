@@ -72,12 +72,17 @@ export class DemoIssuer {
     return this.#keys.at(-1) as IssuerKey;
   }
 
-  /** Adds a new RS256 key and signs with it from now on; `dropOld` removes the previous ones from the JWKS. */
-  rotate(dropOld = false): string {
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  /** Adds a new key and signs with it from now on; `dropOld` removes the previous ones from the JWKS. */
+  rotate(dropOld = false, alg: "RS256" | "ES256" | "EdDSA" = "RS256"): string {
+    const { privateKey, publicKey } =
+      alg === "ES256"
+        ? generateKeyPairSync("ec", { namedCurve: "P-256" })
+        : alg === "EdDSA"
+          ? generateKeyPairSync("ed25519")
+          : generateKeyPairSync("rsa", { modulusLength: 2048 });
     const kid = jwkThumbprint(privateKey);
     const jwk = publicKey.export({ format: "jwk" }) as Record<string, string>;
-    this.#keys = [...(dropOld ? [] : this.#keys), { kid, alg: "RS256", privateKey, jwk }];
+    this.#keys = [...(dropOld ? [] : this.#keys), { kid, alg, privateKey, jwk }];
     return kid;
   }
 
@@ -92,8 +97,8 @@ export class DemoIssuer {
     const header = { alg: key.alg, typ: "JWT", ...(key.kid ? { kid: key.kid } : {}), ...options.header };
     const payload = { iss: this.url, iat: now, nbf: now, exp: now + (options.ttl ?? 300), jti: randomUUID(), ...claims };
     const input = `${b64(header)}.${b64(payload)}`;
-    const alg = typeof header.alg === "string" ? header.alg : key.alg;
-    const signature = createSignature(alg === key.alg ? alg : key.alg, key.privateKey, Buffer.from(input));
+    // The signature always uses the key's real algorithm; a test may still lie about `alg` in the header.
+    const signature = createSignature(key.alg, key.privateKey, Buffer.from(input));
     return `${input}.${signature.toString("base64url")}`;
   }
 

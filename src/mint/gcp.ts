@@ -16,7 +16,16 @@ import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
 export const GCP_MAX_LIFETIME = 3600;
 
 type ClientOptions = NonNullable<ConstructorParameters<typeof IAMCredentialsClient>[0]>;
-export type GcpAuthClient = NonNullable<ClientOptions["authClient"]>;
+
+/**
+ * The broker's Google identity when not Application Default Credentials: a google-auth-library AuthClient
+ * (OAuth2Client, GoogleAuth, …). google-gax bundles its own google-auth-library major, whose classes do not
+ * type-check against the application's; its REST transport only calls `getRequestHeaders()` and `fetch()`.
+ */
+export interface GcpAuthClient {
+  getRequestHeaders(url?: string | URL): Promise<unknown>;
+  fetch(...args: never[]): Promise<unknown>;
+}
 
 export interface GcpMinterOptions {
   /** Host of the IAM Credentials API (default iamcredentials.googleapis.com). */
@@ -43,7 +52,10 @@ export function createGcpMinter(options: GcpMinterOptions = {}): Minter {
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
-    ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
+    // The one cast: any google-auth-library major's AuthClient satisfies what the REST transport calls.
+    ...(options.authClient === undefined
+      ? {}
+      : { authClient: options.authClient as unknown as NonNullable<ClientOptions["authClient"]> }),
   });
 
   return {

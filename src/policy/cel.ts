@@ -6,6 +6,7 @@ import {
   celEnv,
   celFunc,
   celList,
+  celMethod,
   isCelError,
   isCelList,
   isCelMap,
@@ -19,6 +20,7 @@ import { type Expr, ExprSchema, type ParsedExpr } from "@bufbuild/cel-spec/cel/e
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { RE2JS } from "re2js";
+import { isTimeZone, type ZonedTime, zonedTime } from "./access.ts";
 
 /**
  * `spec.condition` (CONTRACT §5): a CEL expression over `claims`, `request` and `now`, parsed and type-checked
@@ -643,18 +645,9 @@ class Checker {
       }
     } else if (fn === "timestamp" || fn === "duration") {
       if (!constantHolds(e)) this.fail(e, `invalid ${fn} literal "${literal}"`);
-    } else if (TIME_GETTERS.includes(fn) && !isValidTimeZone(literal)) {
+    } else if (TIME_GETTERS.includes(fn) && !isTimeZone(literal)) {
       this.fail(e, `unknown time zone "${literal}" in ${fn}()`);
     }
-  }
-}
-
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -683,12 +676,47 @@ const patterns = new Map<string, RE2JS>();
 const MAX_CACHED_PATTERNS = 256;
 
 const LIST = listType(CelScalar.DYN);
+const TIMESTAMP = objectType(TimestampSchema);
+
+/**
+ * CEL's timestamp getters (cel-spec "Timestamp functions"): UTC without an argument, else in the named zone.
+ * They replace @bufbuild/cel's, which go through a local-time Date and so depend on the process's TZ (an hour
+ * off around DST changes of that zone).
+ */
+const GETTERS: Readonly<Record<string, (t: ZonedTime, epochMs: number) => number>> = {
+  getFullYear: (t) => t.year,
+  getMonth: (t) => t.month - 1,
+  getDate: (t) => t.day,
+  getDayOfMonth: (t) => t.day - 1,
+  getDayOfWeek: (t) => t.weekday,
+  getDayOfYear: (t) => (Date.UTC(t.year, t.month - 1, t.day) - Date.UTC(t.year, 0, 1)) / 86_400_000,
+  getHours: (t) => t.hour,
+  getMinutes: (t) => t.minute,
+  getSeconds: (t) => t.second,
+  getMilliseconds: (t) => t.millisecond,
+};
+
+const timestampGetters = Object.entries(GETTERS).flatMap(([name, get]) => {
+  const impl = (ts: CelValue<typeof TIMESTAMP>, zone: string): bigint => {
+    const { seconds, nanos } = ts.message as { seconds: bigint; nanos: number };
+    const ms = Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
+    return BigInt(get(zonedTime(ms, zone), ms));
+  };
+  return [
+    celMethod(name, TIMESTAMP, [], CelScalar.INT, function () {
+      return impl(this, "UTC");
+    }),
+    celMethod(name, TIMESTAMP, [CelScalar.STRING], CelScalar.INT, function (zone) {
+      return impl(this, zone);
+    }),
+  ];
+});
 
 const ENV = celEnv({
   variables: {
     claims: mapType(CelScalar.STRING, CelScalar.DYN),
     request: mapType(CelScalar.STRING, CelScalar.DYN),
-    now: objectType(TimestampSchema),
+    now: TIMESTAMP,
   },
   funcs: [
     celFunc(STEP_FN, [CelScalar.INT], CelScalar.BOOL, (units) => charge(Number(units))),
@@ -699,6 +727,7 @@ const ENV = celEnv({
     // Flat concatenation: the std ConcatList nests one level per `map`/`filter` step, which makes reading
     // the result quadratic. The copy is charged through the operands.
     celFunc("_+_", [LIST, LIST], LIST, (a: CelList, b: CelList) => celList([...a, ...b])),
+    ...timestampGetters,
   ],
   re2: {
     compile(pattern) {
@@ -791,8 +820,11 @@ function instrument(e: Expr | undefined): void {
       const c = k.value;
       const weight = Math.max(1, countNodes(c.loopCondition) + countNodes(c.loopStep));
       [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach(instrument);
-      if (c.loopCondition)
+      // Iterating first copies the range (charged by its size), then runs the body once per element.
+      if (c.iterRange) c.iterRange = call(CHARGE_FN, [c.iterRange]);
+      if (c.loopCondition) {
         c.loopCondition = call("_&&_", [call(STEP_FN, [intConst(weight)]), c.loopCondition]);
+      }
       return;
     }
     case "callExpr": {
@@ -845,7 +877,7 @@ function nesting(source: string): number {
 interface SyntaxErrorShape {
   location: { start: { line: number; column: number } };
   found: string | null;
-  expected: Array<{ value?: string }> | null;
+  expected: Array<{ type?: string; value?: string }> | null;
 }
 
 function isSyntaxError(e: unknown): e is SyntaxErrorShape {
@@ -854,13 +886,19 @@ function isSyntaxError(e: unknown): e is SyntaxErrorShape {
 
 function syntaxError(e: unknown): ConditionError {
   if (isSyntaxError(e)) {
-    const expected = [...new Set((e.expected ?? []).map((x) => x.value).filter((x) => x !== undefined))];
-    const found = e.found === null ? "end of input" : `'${e.found}'`;
+    const expected = [
+      ...new Set(
+        (e.expected ?? [])
+          .filter((x) => x.value !== undefined && x.value !== "whitespace" && x.value !== "comment")
+          .map((x) => (x.type === "literal" ? `'${x.value}'` : String(x.value))),
+      ),
+    ];
+    const found = e.found ? `'${e.found}'` : "end of input";
     const hint = expected.length > 0 && expected.length <= 4 ? `, expected ${expected.join(" or ")}` : "";
     return new ConditionError(`syntax error: unexpected ${found}${hint}`, e.location.start);
   }
-  const detail = e instanceof Error ? e.message.replace(/^(syntax error: )?<input>:/, "") : String(e);
-  return new ConditionError(`syntax error: ${detail}`);
+  // The parser recurses per nesting level; the nesting check keeps it far from the stack limit.
+  return new ConditionError(`syntax error: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------

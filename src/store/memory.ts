@@ -72,7 +72,11 @@ export function checkExpiresAt(expiresAt: number): void {
 }
 
 const full = (table: string): BrokerError =>
-  new BrokerError("unavailable", { reason: "store.unavailable", detail: `${table} table full`, retryAfter: 1 });
+  new BrokerError("unavailable", {
+    reason: "store.unavailable",
+    detail: `${table} table full`,
+    retryAfter: 1,
+  });
 
 export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
   const clock = opts.clock ?? systemClock;
@@ -86,7 +90,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
 
   const open = (): void => {
     if (closed) {
-      throw new BrokerError("unavailable", { reason: "store.unavailable", detail: "store closed", retryAfter: 1 });
+      throw new BrokerError("unavailable", {
+        reason: "store.unavailable",
+        detail: "store closed",
+        retryAfter: 1,
+      });
     }
   };
 
@@ -131,7 +139,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
       const r = consumed.size(now);
       const b = buckets.size(Math.floor(now * 1000));
       const ok = r < maxEntries && b < maxEntries;
-      return { kind: "memory", ok, detail: `replay ${r}/${maxEntries}, rate-limit ${b}/${maxEntries} entries` };
+      return {
+        kind: "memory",
+        ok,
+        detail: `replay ${r}/${maxEntries}, rate-limit ${b}/${maxEntries} entries`,
+      };
     },
     async close() {
       closed = true;

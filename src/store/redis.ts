@@ -102,7 +102,9 @@ export function parseRedisUrl(url: string): RedisTarget {
       onlyParams(params, []);
       const [host] = hosts;
       if (host === undefined || hosts.length !== 1) {
-        throw new TypeError("store.redis: one host expected (use redis+sentinel:// or redis+cluster:// for more)");
+        throw new TypeError(
+          "store.redis: one host expected (use redis+sentinel:// or redis+cluster:// for more)",
+        );
       }
       if (segments.length > 1) throw new TypeError("store.redis: path must be /db");
       return { ...base, mode: "standalone", ...host, db: parseDb(segments[0]) };
@@ -212,7 +214,11 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
     throw new TypeError("store.redis: commandTimeoutMs must be a positive number");
   }
   const prefix = opts.keyPrefix ?? "wif-broker:";
-  const secrets = [opts.url, target.password, target.mode === "sentinel" ? target.sentinelPassword : undefined]
+  const secrets = [
+    opts.url,
+    target.password,
+    target.mode === "sentinel" ? target.sentinelPassword : undefined,
+  ]
     .filter((s): s is string => s !== undefined && s !== "")
     .flatMap((s) => [s, encodeURIComponent(s)]);
   const scrub = (message: string): string =>
@@ -273,7 +279,8 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
       // Atomic: of any number of concurrent consumers, on any instance, exactly one gets OK.
       return run(
         "consume",
-        async () => (await client.call("SET", key("replay", k), "1", "NX", "EXAT", Math.ceil(expiresAt))) === "OK",
+        async () =>
+          (await client.call("SET", key("replay", k), "1", "NX", "EXAT", Math.ceil(expiresAt))) === "OK",
       );
     },
   };
@@ -319,7 +326,13 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           client.off("ready", onReady);
-          reject(new BrokerError("unavailable", { reason: "store.unavailable", detail: "redis not ready", retryAfter: 1 }));
+          reject(
+            new BrokerError("unavailable", {
+              reason: "store.unavailable",
+              detail: "redis not ready",
+              retryAfter: 1,
+            }),
+          );
         }, timeoutMs);
         const onReady = (): void => {
           clearTimeout(timer);
@@ -398,7 +411,8 @@ function connect(target: RedisTarget, commandTimeout: number): Client {
 }
 
 function describe(target: RedisTarget): string {
-  const hp = (h: HostPort): string => (h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`);
+  const hp = (h: HostPort): string =>
+    h.host.includes(":") ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
   const tls = target.tls ? " (tls)" : "";
   switch (target.mode) {
     case "standalone":

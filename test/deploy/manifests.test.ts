@@ -44,6 +44,8 @@ const DEPLOY = join(ROOT, "deploy");
 const K8S_DIR = join(DEPLOY, "kubernetes");
 const BROKER_PORT = 8080;
 const BROKER_IMAGE = "wif-broker";
+/** The broker's own budget after SIGTERM before it forces exit (SHUTDOWN_GRACE_MS in src/cli/serve.ts). */
+const BROKER_DRAIN_SECONDS = 25;
 
 // ---------------------------------------------------------------------------------------------------------
 // Small typed accessors over parsed YAML (which is `unknown` until checked).
@@ -206,7 +208,8 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   const dict = /^\{ \[key: string\]: (.+); \}$/.exec(type);
   if (dict?.[1]) {
     const inner = dict[1];
-    if (isObj(value)) for (const [k, v] of Object.entries(value)) unknownFields(v, inner, `${path}.${k}`, out);
+    if (isObj(value))
+      for (const [k, v] of Object.entries(value)) unknownFields(v, inner, `${path}.${k}`, out);
     return;
   }
   if (PRIMITIVE_TYPES.has(type)) return;
@@ -257,7 +260,8 @@ function imageProblem(image: string): string | undefined {
   const colon = lastSegment.indexOf(":");
   if (colon < 0) return `image ${image} has no tag`;
   const tag = lastSegment.slice(colon + 1);
-  if (["", "latest", "stable", "edge", "main", "master"].includes(tag)) return `image ${image} uses a moving tag`;
+  if (["", "latest", "stable", "edge", "main", "master"].includes(tag))
+    return `image ${image} uses a moving tag`;
   return undefined;
 }
 function imageName(image: string): string {
@@ -322,7 +326,12 @@ function isUnder(path: string, dir: string): boolean {
   return rel === "" || (!rel.startsWith("..") && !posix.isAbsolute(rel));
 }
 
-function parsePolicies(file: string, text: string, providers: ReadonlySet<string>, problems: string[]): string[] {
+function parsePolicies(
+  file: string,
+  text: string,
+  providers: ReadonlySet<string>,
+  problems: string[],
+): string[] {
   const names: string[] = [];
   let docs: Obj[];
   try {
@@ -340,7 +349,8 @@ function parsePolicies(file: string, text: string, providers: ReadonlySet<string
       continue;
     }
     names.push(parsed.data.metadata.name);
-    const refs = typeof parsed.data.spec.provider === "string" ? [parsed.data.spec.provider] : parsed.data.spec.provider;
+    const refs =
+      typeof parsed.data.spec.provider === "string" ? [parsed.data.spec.provider] : parsed.data.spec.provider;
     for (const p of refs) {
       if (!providers.has(p)) problems.push(`policy ${file}: provider "${p}" is not a provider in the config`);
     }
@@ -414,7 +424,9 @@ function kubernetesProblems(set: K8sSet): string[] {
 
   // The broker Deployment.
   const brokers = all.filter(
-    (w) => kindOf(w.m) === "Deployment" && w.containers.some((c) => imageName(str(c.image) ?? "") === BROKER_IMAGE),
+    (w) =>
+      kindOf(w.m) === "Deployment" &&
+      w.containers.some((c) => imageName(str(c.image) ?? "") === BROKER_IMAGE),
   );
   if (brokers.length !== 1) {
     fail(`exactly one Deployment running the ${BROKER_IMAGE} image expected, found ${brokers.length}`);
@@ -428,7 +440,8 @@ function kubernetesProblems(set: K8sSet): string[] {
   const deploymentName = nameOf(broker.m);
 
   const replicas = num(at(broker.m.doc, "spec", "replicas"));
-  if (replicas === undefined || replicas < 2) fail(`${bw}: spec.replicas must be ≥ 2 (is ${String(replicas)})`);
+  if (replicas === undefined || replicas < 2)
+    fail(`${bw}: spec.replicas must be ≥ 2 (is ${String(replicas)})`);
   if (!selects(at(broker.m.doc, "spec", "selector", "matchLabels"), podLabels)) {
     fail(`${bw}: spec.selector.matchLabels must select the pod template's labels`);
   }
@@ -457,7 +470,8 @@ function kubernetesProblems(set: K8sSet): string[] {
   const effective = (key: string): unknown => (cSc[key] !== undefined ? cSc[key] : podSc[key]);
   if (effective("runAsNonRoot") !== true) fail(`${bw}: runAsNonRoot must be true`);
   if (effective("runAsUser") === 0) fail(`${bw}: runAsUser must not be 0`);
-  if (at(effective("seccompProfile"), "type") !== "RuntimeDefault") fail(`${bw}: seccompProfile must be RuntimeDefault`);
+  if (at(effective("seccompProfile"), "type") !== "RuntimeDefault")
+    fail(`${bw}: seccompProfile must be RuntimeDefault`);
   if (cSc.readOnlyRootFilesystem !== true) fail(`${bw}: readOnlyRootFilesystem must be true`);
   if (cSc.allowPrivilegeEscalation !== false) fail(`${bw}: allowPrivilegeEscalation must be false`);
   if (cSc.privileged === true) fail(`${bw}: must not be privileged`);
@@ -479,10 +493,13 @@ function kubernetesProblems(set: K8sSet): string[] {
       const m = /\bsleep\s+(\d+)/.exec(cmd);
       return m?.[1] ? Number(m[1]) : undefined;
     })();
-  if (sleepSeconds === undefined || sleepSeconds < 1) fail(`${bw}: lifecycle.preStop must sleep a few seconds`);
+  if (sleepSeconds === undefined || sleepSeconds < 1)
+    fail(`${bw}: lifecycle.preStop must sleep a few seconds`);
   const grace = num(pod.terminationGracePeriodSeconds);
-  if (grace === undefined || grace < (sleepSeconds ?? 0) + 10) {
-    fail(`${bw}: terminationGracePeriodSeconds must leave ≥ 10 s after preStop for the drain (is ${String(grace)})`);
+  if (grace === undefined || grace <= (sleepSeconds ?? 0) + BROKER_DRAIN_SECONDS) {
+    fail(
+      `${bw}: terminationGracePeriodSeconds must exceed preStop + the broker's ${BROKER_DRAIN_SECONDS} s drain (is ${String(grace)})`,
+    );
   }
 
   const spread = objs(pod.topologySpreadConstraints);
@@ -498,7 +515,8 @@ function kubernetesProblems(set: K8sSet): string[] {
   const saName = str(pod.serviceAccountName);
   const sa = byName("ServiceAccount", saName);
   if (!sa) fail(`${bw}: serviceAccountName ${String(saName)} does not exist in the set`);
-  else if (sa.doc.automountServiceAccountToken !== false) fail(`${where(sa)}: ServiceAccount automountServiceAccountToken must be false`);
+  else if (sa.doc.automountServiceAccountToken !== false)
+    fail(`${where(sa)}: ServiceAccount automountServiceAccountToken must be false`);
 
   // REDIS_URL from a Secret.
   const env = objs(container.env);
@@ -506,7 +524,12 @@ function kubernetesProblems(set: K8sSet): string[] {
   const redisRef = at(redisEnv, "valueFrom", "secretKeyRef");
   const redisSecret = byName("Secret", str(at(redisRef, "name")));
   const redisKey = str(at(redisRef, "key"));
-  if (!isObj(redisRef) || !redisSecret || redisKey === undefined || secretValue(redisSecret, redisKey) === undefined) {
+  if (
+    !isObj(redisRef) ||
+    !redisSecret ||
+    redisKey === undefined ||
+    secretValue(redisSecret, redisKey) === undefined
+  ) {
     fail(`${bw}: REDIS_URL must come from a secretKeyRef to a Secret (and key) in the set`);
   }
 
@@ -516,8 +539,10 @@ function kubernetesProblems(set: K8sSet): string[] {
   for (const [vName, v] of volumes) {
     const cm = str(at(v, "configMap", "name"));
     const sec = str(at(v, "secret", "secretName"));
-    if (cm !== undefined && !byName("ConfigMap", cm)) fail(`${bw}: volume ${vName}: ConfigMap ${cm} does not exist`);
-    if (sec !== undefined && !byName("Secret", sec)) fail(`${bw}: volume ${vName}: Secret ${sec} does not exist`);
+    if (cm !== undefined && !byName("ConfigMap", cm))
+      fail(`${bw}: volume ${vName}: ConfigMap ${cm} does not exist`);
+    if (sec !== undefined && !byName("Secret", sec))
+      fail(`${bw}: volume ${vName}: Secret ${sec} does not exist`);
   }
   const mounts = objs(container.volumeMounts);
   for (const mount of mounts) {
@@ -529,7 +554,9 @@ function kubernetesProblems(set: K8sSet): string[] {
   const mountOf = (path: string): { mountPath: string; volume: Obj } | undefined => {
     const hits = mounts
       .map((mt) => ({ mountPath: str(mt.mountPath) ?? "", volume: volumes.get(str(mt.name) ?? "") }))
-      .filter((x): x is { mountPath: string; volume: Obj } => x.volume !== undefined && isUnder(path, x.mountPath))
+      .filter(
+        (x): x is { mountPath: string; volume: Obj } => x.volume !== undefined && isUnder(path, x.mountPath),
+      )
       .sort((a, b) => b.mountPath.length - a.mountPath.length);
     return hits[0];
   };
@@ -543,7 +570,8 @@ function kubernetesProblems(set: K8sSet): string[] {
   }
   const configPath = configFlag ?? configEnv;
   let config: ParsedConfig | undefined;
-  if (configPath === undefined) fail(`${bw}: --config (or WIF_BROKER_CONFIG) must name the mounted config file`);
+  if (configPath === undefined)
+    fail(`${bw}: --config (or WIF_BROKER_CONFIG) must name the mounted config file`);
   else {
     const mount = mountOf(configPath);
     const cmName = str(at(mount?.volume, "configMap", "name"));
@@ -573,8 +601,14 @@ function kubernetesProblems(set: K8sSet): string[] {
       if (new Set(names).size !== names.length) fail(`${where(pcm)}: policy names are not unique`);
     }
     const kMount = config.keysDir === undefined ? undefined : mountOf(config.keysDir);
-    if (config.keysDir === undefined || !kMount || str(at(kMount.volume, "secret", "secretName")) === undefined) {
-      fail(`${bw}: config signing.keysDir ${String(config.keysDir)} must be a mounted Secret (shared keys for all replicas)`);
+    if (
+      config.keysDir === undefined ||
+      !kMount ||
+      str(at(kMount.volume, "secret", "secretName")) === undefined
+    ) {
+      fail(
+        `${bw}: config signing.keysDir ${String(config.keysDir)} must be a mounted Secret (shared keys for all replicas)`,
+      );
     }
   }
 
@@ -585,18 +619,24 @@ function kubernetesProblems(set: K8sSet): string[] {
   for (const s of brokerSvc) {
     for (const p of objs(at(s.doc, "spec", "ports"))) {
       const target = resolvePort(p.targetPort ?? p.port, container);
-      if (target !== BROKER_PORT) fail(`${where(s)}: Service targetPort must reach ${BROKER_PORT} (is ${String(target)})`);
+      if (target !== BROKER_PORT)
+        fail(`${where(s)}: Service targetPort must reach ${BROKER_PORT} (is ${String(target)})`);
     }
   }
 
   // PodDisruptionBudget.
   const otherPods = all.filter((w) => w !== broker).map((w) => w.podLabels);
-  const pdbs = ofKind(set, "PodDisruptionBudget").filter((p) => selects(at(p.doc, "spec", "selector", "matchLabels"), podLabels));
-  if (pdbs.length !== 1) fail(`exactly one PodDisruptionBudget must select the broker pods, found ${pdbs.length}`);
+  const pdbs = ofKind(set, "PodDisruptionBudget").filter((p) =>
+    selects(at(p.doc, "spec", "selector", "matchLabels"), podLabels),
+  );
+  if (pdbs.length !== 1)
+    fail(`exactly one PodDisruptionBudget must select the broker pods, found ${pdbs.length}`);
   for (const pdb of pdbs) {
     const minAvailable = at(pdb.doc, "spec", "minAvailable");
     if (typeof minAvailable !== "number" || minAvailable < 1 || minAvailable >= (replicas ?? 0)) {
-      fail(`${where(pdb)}: minAvailable must be ≥ 1 and below the replica count (is ${String(minAvailable)})`);
+      fail(
+        `${where(pdb)}: minAvailable must be ≥ 1 and below the replica count (is ${String(minAvailable)})`,
+      );
     }
     if (otherPods.some((l) => selects(at(pdb.doc, "spec", "selector", "matchLabels"), l))) {
       fail(`${where(pdb)}: PodDisruptionBudget selector also selects pods of other workloads`);
@@ -608,7 +648,11 @@ function kubernetesProblems(set: K8sSet): string[] {
   if (hpas.length !== 1) fail(`exactly one HorizontalPodAutoscaler expected, found ${hpas.length}`);
   for (const hpa of hpas) {
     const ref = at(hpa.doc, "spec", "scaleTargetRef");
-    if (at(ref, "kind") !== "Deployment" || at(ref, "apiVersion") !== "apps/v1" || at(ref, "name") !== deploymentName) {
+    if (
+      at(ref, "kind") !== "Deployment" ||
+      at(ref, "apiVersion") !== "apps/v1" ||
+      at(ref, "name") !== deploymentName
+    ) {
       fail(`${where(hpa)}: scaleTargetRef must name apps/v1 Deployment ${deploymentName}`);
     }
     const min = num(at(hpa.doc, "spec", "minReplicas"));
@@ -616,14 +660,21 @@ function kubernetesProblems(set: K8sSet): string[] {
     if (min === undefined || min < 2) fail(`${where(hpa)}: minReplicas must be ≥ 2 (is ${String(min)})`);
     if (max < (min ?? 2)) fail(`${where(hpa)}: maxReplicas must be ≥ minReplicas`);
     const cpu = objs(at(hpa.doc, "spec", "metrics")).some(
-      (mt) => mt.type === "Resource" && at(mt, "resource", "name") === "cpu" && at(mt, "resource", "target", "type") === "Utilization",
+      (mt) =>
+        mt.type === "Resource" &&
+        at(mt, "resource", "name") === "cpu" &&
+        at(mt, "resource", "target", "type") === "Utilization",
     );
     if (!cpu) fail(`${where(hpa)}: must scale on cpu Utilization`);
   }
 
   // Redis: a workload, a Service in front of it, and REDIS_URL pointing there.
-  const redis = all.find((w) => w.containers.some((c) => /^(redis|valkey)$/.test(imageName(str(c.image) ?? ""))));
-  const redisSvc = redis ? services.find((s) => selects(at(s.doc, "spec", "selector"), redis.podLabels)) : undefined;
+  const redis = all.find((w) =>
+    w.containers.some((c) => /^(redis|valkey)$/.test(imageName(str(c.image) ?? ""))),
+  );
+  const redisSvc = redis
+    ? services.find((s) => selects(at(s.doc, "spec", "selector"), redis.podLabels))
+    : undefined;
   if (!redis || !redisSvc) fail("a Redis Deployment/StatefulSet and a Service selecting it are required");
   else {
     const url = redisSecret && redisKey !== undefined ? secretValue(redisSecret, redisKey) : undefined;
@@ -637,9 +688,12 @@ function kubernetesProblems(set: K8sSet): string[] {
     const svcPorts = objs(at(redisSvc.doc, "spec", "ports")).map((p) => num(p.port));
     const host = parsed?.hostname ?? "";
     const port = Number(parsed?.port || "6379");
-    if (!parsed || !["redis:", "rediss:"].includes(parsed.protocol)) fail(`REDIS_URL secret value is not a redis:// URL`);
+    if (!parsed || !["redis:", "rediss:"].includes(parsed.protocol))
+      fail(`REDIS_URL secret value is not a redis:// URL`);
     else if ((host !== svcName && !host.startsWith(`${svcName}.`)) || !svcPorts.includes(port)) {
-      fail(`REDIS_URL host/port ${host}:${port} must be the Redis Service ${svcName} (${svcPorts.join(",")})`);
+      fail(
+        `REDIS_URL host/port ${host}:${port} must be the Redis Service ${svcName} (${svcPorts.join(",")})`,
+      );
     }
   }
 
@@ -650,7 +704,8 @@ function kubernetesProblems(set: K8sSet): string[] {
   else {
     const w = where(brokerNp);
     const types = strings(at(brokerNp.doc, "spec", "policyTypes"));
-    if (!types.includes("Ingress") || !types.includes("Egress")) fail(`${w}: NetworkPolicy policyTypes must be Ingress and Egress`);
+    if (!types.includes("Ingress") || !types.includes("Egress"))
+      fail(`${w}: NetworkPolicy policyTypes must be Ingress and Egress`);
     const ingress = objs(at(brokerNp.doc, "spec", "ingress"));
     if (ingress.length === 0) fail(`${w}: NetworkPolicy must allow ingress to ${BROKER_PORT}`);
     for (const rule of ingress) {
@@ -666,19 +721,31 @@ function kubernetesProblems(set: K8sSet): string[] {
           objs(r.ports).some((p) => p.port === port && (p.protocol ?? "TCP") === protocol) &&
           (peer === undefined || peer(objs(r.to))),
       );
-    if (redis && !allows(6379, "TCP", (to) => to.some((t) => selects(at(t, "podSelector", "matchLabels"), redis.podLabels)))) {
+    if (
+      redis &&
+      !allows(6379, "TCP", (to) =>
+        to.some((t) => selects(at(t, "podSelector", "matchLabels"), redis.podLabels)),
+      )
+    ) {
       fail(`${w}: NetworkPolicy egress must allow Redis pods on 6379`);
     }
-    if (!allows(53, "UDP") || !allows(53, "TCP")) fail(`${w}: NetworkPolicy egress must allow DNS on 53/UDP and 53/TCP`);
+    if (!allows(53, "UDP") || !allows(53, "TCP"))
+      fail(`${w}: NetworkPolicy egress must allow DNS on 53/UDP and 53/TCP`);
     if (!allows(443, "TCP")) fail(`${w}: NetworkPolicy egress must allow 443/TCP (JWKS, cloud APIs)`);
     for (const r of egress) {
       if (objs(r.ports).length === 0) fail(`${w}: NetworkPolicy egress rule without ports allows everything`);
     }
   }
   if (redis) {
-    const redisNp = nps.find((n) => selects(at(n.doc, "spec", "podSelector", "matchLabels"), redis.podLabels));
+    const redisNp = nps.find((n) =>
+      selects(at(n.doc, "spec", "podSelector", "matchLabels"), redis.podLabels),
+    );
     const from = objs(at(redisNp?.doc, "spec", "ingress")).flatMap((r) => objs(r.from));
-    if (!redisNp || from.length === 0 || !from.every((f) => selects(at(f, "podSelector", "matchLabels"), podLabels))) {
+    if (
+      !redisNp ||
+      from.length === 0 ||
+      !from.every((f) => selects(at(f, "podSelector", "matchLabels"), podLabels))
+    ) {
       fail("a redis NetworkPolicy must admit ingress from the broker pods only");
     }
   }
@@ -706,7 +773,9 @@ function kubernetesProblems(set: K8sSet): string[] {
 
 const composeSchema: unknown = (() => {
   const pkg = fileURLToPath(import.meta.resolve("dclint/package.json"));
-  const schema: unknown = JSON.parse(readFileSync(join(dirname(pkg), "schemas", "compose.schema.json"), "utf8"));
+  const schema: unknown = JSON.parse(
+    readFileSync(join(dirname(pkg), "schemas", "compose.schema.json"), "utf8"),
+  );
   if (!isObj(schema)) throw new Error("dclint's compose.schema.json is not an object");
   const { $schema: _ignored, ...rest } = schema;
   return rest;
@@ -732,7 +801,8 @@ function composeMounts(service: Obj): Mount[] {
       const [source = "", target = ""] = v.split(":");
       return [{ source, target, bind: /^[./~]/.test(source) }];
     }
-    if (isObj(v)) return [{ source: str(v.source) ?? "", target: str(v.target) ?? "", bind: v.type === "bind" }];
+    if (isObj(v))
+      return [{ source: str(v.source) ?? "", target: str(v.target) ?? "", bind: v.type === "bind" }];
     return [];
   });
 }
@@ -747,7 +817,9 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
   };
   if (!validateCompose(doc)) {
     for (const e of validateCompose.errors ?? []) {
-      fail(`compose schema: ${e.instancePath || "/"} ${e.keyword}: ${e.message ?? ""} ${JSON.stringify(e.params)}`);
+      fail(
+        `compose schema: ${e.instancePath || "/"} ${e.keyword}: ${e.message ?? ""} ${JSON.stringify(e.params)}`,
+      );
     }
   }
   const services = isObj(doc.services) ? doc.services : {};
@@ -763,19 +835,26 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
     }
     const deps = svc.depends_on;
     const depNames = Array.isArray(deps) ? strings(deps) : isObj(deps) ? Object.keys(deps) : [];
-    for (const d of depNames) if (!(d in services)) fail(`compose ${name}: depends_on ${d}, which is not a service`);
+    for (const d of depNames)
+      if (!(d in services)) fail(`compose ${name}: depends_on ${d}, which is not a service`);
     for (const m of composeMounts(svc)) {
       if (m.bind) {
-        if (!existsSync(resolve(baseDir, m.source))) fail(`compose ${name}: bind source ${m.source} does not exist`);
+        if (!existsSync(resolve(baseDir, m.source)))
+          fail(`compose ${name}: bind source ${m.source} does not exist`);
       } else if (!declaredVolumes.includes(m.source)) {
         fail(`compose ${name}: named volume ${m.source} is not declared under volumes`);
       }
     }
-    const build = isObj(svc.build) ? svc.build : typeof svc.build === "string" ? { context: svc.build } : undefined;
+    const build = isObj(svc.build)
+      ? svc.build
+      : typeof svc.build === "string"
+        ? { context: svc.build }
+        : undefined;
     if (build) {
       const ctx = resolve(baseDir, str(build.context) ?? ".");
       const dockerfile = join(ctx, str(build.dockerfile) ?? "Dockerfile");
-      if (!existsSync(dockerfile)) fail(`compose ${name}: build Dockerfile ${relative(ROOT, dockerfile)} does not exist`);
+      if (!existsSync(dockerfile))
+        fail(`compose ${name}: build Dockerfile ${relative(ROOT, dockerfile)} does not exist`);
     }
   }
 
@@ -799,10 +878,16 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
   const policySources = new Set<string>();
   for (const [name, svc] of brokers) {
     const dep = at(svc.depends_on, redisName ?? "redis", "condition");
-    if (dep !== "service_healthy") fail(`compose ${name}: depends_on ${String(redisName)} must wait for service_healthy`);
+    if (dep !== "service_healthy")
+      fail(`compose ${name}: depends_on ${String(redisName)} must wait for service_healthy`);
     const hc = svc.healthcheck;
     const test = isObj(hc) ? commandList(hc.test).join(" ") : "";
-    if (!isObj(hc) || hc.disable === true || !test.includes("/healthz") || !test.includes(String(BROKER_PORT))) {
+    if (
+      !isObj(hc) ||
+      hc.disable === true ||
+      !test.includes("/healthz") ||
+      !test.includes(String(BROKER_PORT))
+    ) {
       fail(`compose ${name}: healthcheck must probe http://127.0.0.1:${BROKER_PORT}/healthz`);
     }
     const published = list(svc.ports).flatMap((p): Array<[number, number]> => {
@@ -814,7 +899,8 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
       return [];
     });
     const toBroker = published.filter(([, target]) => target === BROKER_PORT);
-    if (toBroker.length !== 1) fail(`compose ${name}: must publish container port ${BROKER_PORT} exactly once`);
+    if (toBroker.length !== 1)
+      fail(`compose ${name}: must publish container port ${BROKER_PORT} exactly once`);
     for (const [host] of toBroker) hostPorts.push(host);
 
     const user = String(svc.user ?? "");
@@ -834,11 +920,13 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
     } catch {
       redisHost = "";
     }
-    if (redisHost !== redisName) fail(`compose ${name}: REDIS_URL must point at the ${String(redisName)} service`);
+    if (redisHost !== redisName)
+      fail(`compose ${name}: REDIS_URL must point at the ${String(redisName)} service`);
 
     const mounts = composeMounts(svc);
     const configPath = flagValue(commandList(svc.command), "--config") ?? env.WIF_BROKER_CONFIG;
-    const cfgMount = configPath === undefined ? undefined : mounts.find((m) => m.bind && isUnder(configPath, m.target));
+    const cfgMount =
+      configPath === undefined ? undefined : mounts.find((m) => m.bind && isUnder(configPath, m.target));
     if (configPath === undefined || !cfgMount) {
       fail(`compose ${name}: --config must name a bind-mounted config file`);
       continue;
@@ -856,10 +944,17 @@ function composeProblems(doc: Obj, baseDir: string = DEPLOY): string[] {
     else {
       const dir = resolve(baseDir, pMount.source);
       policySources.add(dir);
-      const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !f.endsWith(".test.yaml")) : [];
+      const files = existsSync(dir)
+        ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !f.endsWith(".test.yaml"))
+        : [];
       if (files.length === 0) fail(`compose ${name}: policies folder ${relative(ROOT, dir)} holds no policy`);
       for (const f of files) {
-        parsePolicies(relative(ROOT, join(dir, f)), readFileSync(join(dir, f), "utf8"), config.providers, problems);
+        parsePolicies(
+          relative(ROOT, join(dir, f)),
+          readFileSync(join(dir, f), "utf8"),
+          config.providers,
+          problems,
+        );
       }
     }
     if (config.keysDir === undefined || !mounts.some((m) => m.target === config.keysDir)) {
@@ -992,7 +1087,8 @@ function dockerfileProblems(text: string, dockerignore: string): string[] {
   const stageNames = new Set<string>();
   for (const s of stages) {
     if (!stageNames.has(s.image)) {
-      if (!/^node:24([-.][\w.-]+)?$/.test(s.image)) fail(`Dockerfile: FROM ${s.image} must be a node:24 image`);
+      if (!/^node:24([-.][\w.-]+)?$/.test(s.image))
+        fail(`Dockerfile: FROM ${s.image} must be a node:24 image`);
       else if (imageProblem(s.image)) fail(`Dockerfile: FROM ${s.image} needs an explicit tag`);
     }
     if (s.name) stageNames.add(s.name);
@@ -1000,11 +1096,14 @@ function dockerfileProblems(text: string, dockerignore: string): string[] {
 
   const runs = instructions.filter((i) => i.keyword === "RUN").map((i) => i.args);
   for (const r of runs) {
-    if (/\bnpm\s+(install|i|in|add|isntall)\b/.test(r)) fail(`Dockerfile: "npm install" in RUN ${r} (use npm ci)`);
+    if (/\bnpm\s+(install|i|in|add|isntall)\b/.test(r))
+      fail(`Dockerfile: "npm install" in RUN ${r} (use npm ci)`);
   }
-  if (!runs.some((r) => /\bnpm\s+ci\b/.test(r))) fail("Dockerfile: dependencies must be installed with npm ci");
+  if (!runs.some((r) => /\bnpm\s+ci\b/.test(r)))
+    fail("Dockerfile: dependencies must be installed with npm ci");
   if (!runs.some((r) => /\bnpm\s+run\s+build\b/.test(r))) fail("Dockerfile: npm run build missing");
-  if (!runs.some((r) => /\bnpm\s+(prune|ci)\b[^&;]*--omit=dev/.test(r))) fail("Dockerfile: dev dependencies must be pruned");
+  if (!runs.some((r) => /\bnpm\s+(prune|ci)\b[^&;]*--omit=dev/.test(r)))
+    fail("Dockerfile: dev dependencies must be pruned");
 
   // Local COPY sources exist and survive .dockerignore; --from names an earlier stage.
   const finalStage = stages[stages.length - 1];
@@ -1016,18 +1115,23 @@ function dockerfileProblems(text: string, dockerignore: string): string[] {
       const sources = paths.slice(0, -1);
       if (ins.keyword === "ADD") fail(`Dockerfile line ${ins.line}: use COPY, not ADD`);
       if (from !== undefined) {
-        if (!stageNames.has(from)) fail(`Dockerfile line ${ins.line}: COPY --from=${from} is not an earlier stage`);
+        if (!stageNames.has(from))
+          fail(`Dockerfile line ${ins.line}: COPY --from=${from} is not an earlier stage`);
       } else {
         for (const src of sources) {
-          if (!existsSync(join(ROOT, src))) fail(`Dockerfile line ${ins.line}: COPY source ${src} does not exist`);
-          else if (dockerignored(ignore, src)) fail(`Dockerfile line ${ins.line}: COPY source ${src} is excluded by .dockerignore`);
+          if (!existsSync(join(ROOT, src)))
+            fail(`Dockerfile line ${ins.line}: COPY source ${src} does not exist`);
+          else if (dockerignored(ignore, src))
+            fail(`Dockerfile line ${ins.line}: COPY source ${src} is excluded by .dockerignore`);
         }
       }
       if (s === finalStage) {
         for (const src of sources) {
           const base = posix.basename(src);
           if (!["dist", "node_modules", "package.json", "policies"].includes(base)) {
-            fail(`Dockerfile: the final stage copies ${src}; only dist, node_modules, package.json and policies belong there`);
+            fail(
+              `Dockerfile: the final stage copies ${src}; only dist, node_modules, package.json and policies belong there`,
+            );
           }
         }
       }
@@ -1044,18 +1148,19 @@ function dockerfileProblems(text: string, dockerignore: string): string[] {
   if (!/\bCMD\b/.test(hc) || !hc.includes("/healthz") || /^NONE\b/.test(hc)) {
     fail("Dockerfile: the final stage needs a HEALTHCHECK CMD probing /healthz");
   }
-  if (/\b(curl|wget)\b/.test(hc)) fail("Dockerfile: HEALTHCHECK must not need curl or wget (absent from slim images)");
+  if (/\b(curl|wget)\b/.test(hc))
+    fail("Dockerfile: HEALTHCHECK must not need curl or wget (absent from slim images)");
   if (!hc.includes(String(BROKER_PORT))) fail(`Dockerfile: HEALTHCHECK must probe port ${BROKER_PORT}`);
   const exposed = body.filter((i) => i.keyword === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
   if (!exposed.some((p) => p === String(BROKER_PORT) || p === `${BROKER_PORT}/tcp`)) {
     fail(`Dockerfile: EXPOSE ${BROKER_PORT} missing in the final stage`);
   }
   const entrypoint = execForm(last("ENTRYPOINT")?.args ?? "");
-  if (!entrypoint || entrypoint[0] !== "node" || !entrypoint.includes("dist/cli/main.js")) {
+  if (entrypoint?.[0] !== "node" || !entrypoint.includes("dist/cli/main.js")) {
     fail('Dockerfile: ENTRYPOINT must be the exec form ["node", "dist/cli/main.js"] (signals reach node)');
   }
   const cmd = execForm(last("CMD")?.args ?? "");
-  if (!cmd || cmd[0] !== "serve") fail('Dockerfile: CMD must be ["serve", …]');
+  if (cmd?.[0] !== "serve") fail('Dockerfile: CMD must be ["serve", …]');
   return problems;
 }
 
@@ -1092,32 +1197,34 @@ describe("deploy/kubernetes", () => {
   });
 
   it("the signing-key Secret is only an example with a placeholder, never applied by kustomize", () => {
-    const keys = set.manifests.filter((m) => kindOf(m) === "Secret" && nameOf(m) === "wif-broker-signing-keys");
+    const keys = set.manifests.filter(
+      (m) => kindOf(m) === "Secret" && nameOf(m) === "wif-broker-signing-keys",
+    );
     assert.equal(keys.length, 1);
     const example = keys[0] as Manifest;
     assert.match(example.file, /\.example\.yaml$/);
     assert.ok(!strings(set.kustomization.resources).includes(example.file));
     const values = Object.values(labelsOf(example.doc.stringData));
-    assert.ok(values.length > 0 && values.every((v) => v.includes("PLACEHOLDER") && !v.includes("PRIVATE KEY")));
+    assert.ok(
+      values.length > 0 && values.every((v) => v.includes("PLACEHOLDER") && !v.includes("PRIVATE KEY")),
+    );
   });
 
   const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
-  it(
-    "kubectl kustomize renders the set (when kubectl is installed)",
-    { skip: kubectl.status === 0 ? false : "kubectl not installed" },
-    () => {
-      const out = spawnSync("kubectl", ["kustomize", K8S_DIR], { encoding: "utf8" });
-      assert.equal(out.status, 0, out.stderr);
-      const rendered = loadYamlDocs("kustomize output", out.stdout).map((doc) => ({ file: "kustomize", doc }));
-      const applied = set.manifests.filter((m) => strings(set.kustomization.resources).includes(m.file));
-      assert.equal(rendered.length, applied.length);
-      assert.deepEqual(schemaProblems(rendered), []);
-      const image = objs(set.kustomization.images).find((i) => i.name === BROKER_IMAGE);
-      const deployment = rendered.find((m) => kindOf(m) === "Deployment" && nameOf(m) === "wif-broker");
-      const images = objs(at(deployment?.doc, "spec", "template", "spec", "containers")).map((c) => c.image);
-      assert.deepEqual(images, [`${String(image?.newName)}:${String(image?.newTag)}`]);
-    },
-  );
+  it("kubectl kustomize renders the set (when kubectl is installed)", {
+    skip: kubectl.status === 0 ? false : "kubectl not installed",
+  }, () => {
+    const out = spawnSync("kubectl", ["kustomize", K8S_DIR], { encoding: "utf8" });
+    assert.equal(out.status, 0, out.stderr);
+    const rendered = loadYamlDocs("kustomize output", out.stdout).map((doc) => ({ file: "kustomize", doc }));
+    const applied = set.manifests.filter((m) => strings(set.kustomization.resources).includes(m.file));
+    assert.equal(rendered.length, applied.length);
+    assert.deepEqual(schemaProblems(rendered), []);
+    const image = objs(set.kustomization.images).find((i) => i.name === BROKER_IMAGE);
+    const deployment = rendered.find((m) => kindOf(m) === "Deployment" && nameOf(m) === "wif-broker");
+    const images = objs(at(deployment?.doc, "spec", "template", "spec", "containers")).map((c) => c.image);
+    assert.deepEqual(images, [`${String(image?.newName)}:${String(image?.newTag)}`]);
+  });
 });
 
 describe("deploy/compose.yaml", () => {
@@ -1153,6 +1260,12 @@ function objAt(v: unknown, ...path: Array<string | number>): Obj {
   if (!isObj(o)) throw new Error(`no object at ${path.join(".")}`);
   return o;
 }
+function put(o: Obj, key: string, value: unknown): void {
+  o[key] = value;
+}
+function drop(o: Obj, key: string): void {
+  delete o[key];
+}
 const brokerPod = (s: K8sSet): Obj => objAt(doc(s, "Deployment", "wif-broker"), "spec", "template", "spec");
 const brokerContainer = (s: K8sSet): Obj => objAt(brokerPod(s), "containers", 0);
 function setConfigMapKey(s: K8sSet, name: string, key: string, edit: (text: string) => string): void {
@@ -1161,102 +1274,361 @@ function setConfigMapKey(s: K8sSet, name: string, key: string, edit: (text: stri
 }
 
 const k8sMutations: Array<[string, (s: K8sSet) => void, RegExp]> = [
-  ["replicas 1", (s) => void (objAt(doc(s, "Deployment", "wif-broker"), "spec").replicas = 1), /replicas must be ≥ 2/],
-  ["replicas as a string", (s) => void (objAt(doc(s, "Deployment", "wif-broker"), "spec").replicas = "2"), /schema: \/spec\/replicas type/],
-  ["typo in a field name", (s) => {
-    const c = brokerContainer(s);
-    c.readinesProbe = c.readinessProbe;
-  }, /unknown field \.spec\.template\.spec\.containers\[0\]\.readinesProbe/],
-  ["unsupported kind", (s) => {
-    s.manifests.push({ file: "x.yaml", doc: { apiVersion: "extensions/v1beta1", kind: "Ingress", metadata: { name: "x", namespace: "wif-broker" } } });
-  }, /no schema for extensions\/v1beta1\/Ingress/],
-  ["readiness path", (s) => void (objAt(brokerContainer(s), "readinessProbe", "httpGet").path = "/healthz"), /readinessProbe path must be \/readyz/],
-  ["liveness port", (s) => void (objAt(brokerContainer(s), "livenessProbe", "httpGet").port = 9090), /livenessProbe port must be 8080/],
-  ["no startupProbe", (s) => void delete brokerContainer(s).startupProbe, /startupProbe must be an httpGet probe/],
-  ["container port", (s) => void (objAt(brokerContainer(s), "ports", 0).containerPort = 8081), /no container port 8080/],
-  ["runAsNonRoot", (s) => {
-    objAt(brokerPod(s), "securityContext").runAsNonRoot = false;
-    delete objAt(brokerContainer(s), "securityContext").runAsNonRoot;
-  }, /runAsNonRoot must be true/],
-  ["runAsUser 0", (s) => void (objAt(brokerContainer(s), "securityContext").runAsUser = 0), /runAsUser must not be 0/],
-  ["writable root fs", (s) => void (objAt(brokerContainer(s), "securityContext").readOnlyRootFilesystem = false), /readOnlyRootFilesystem/],
-  ["privilege escalation", (s) => void delete objAt(brokerContainer(s), "securityContext").allowPrivilegeEscalation, /allowPrivilegeEscalation/],
-  ["capabilities kept", (s) => void (objAt(brokerContainer(s), "securityContext", "capabilities").drop = ["NET_RAW"]), /drop ALL/],
-  ["seccomp", (s) => {
-    delete objAt(brokerPod(s), "securityContext").seccompProfile;
-    delete objAt(brokerContainer(s), "securityContext").seccompProfile;
-  }, /seccompProfile must be RuntimeDefault/],
-  ["no cpu request", (s) => void delete objAt(brokerContainer(s), "resources", "requests").cpu, /resources\.requests\.cpu/],
-  ["no preStop", (s) => void delete brokerContainer(s).lifecycle, /preStop must sleep/],
-  ["short grace period", (s) => void (brokerPod(s).terminationGracePeriodSeconds = 8), /terminationGracePeriodSeconds/],
-  ["no topology spread", (s) => void delete brokerPod(s).topologySpreadConstraints, /topologySpreadConstraints must spread/],
-  ["spread selects nothing", (s) => {
-    objAt(brokerPod(s), "topologySpreadConstraints", 0, "labelSelector").matchLabels = { app: "other" };
-  }, /labelSelector must select the broker pods/],
-  ["token mounted", (s) => void (brokerPod(s).automountServiceAccountToken = true), /automountServiceAccountToken must be false/],
-  ["SA token mounted", (s) => void (doc(s, "ServiceAccount", "wif-broker").automountServiceAccountToken = true), /ServiceAccount automountServiceAccountToken/],
-  ["missing ServiceAccount", (s) => void (brokerPod(s).serviceAccountName = "nobody"), /serviceAccountName nobody does not exist/],
-  ["service links", (s) => void delete brokerPod(s).enableServiceLinks, /enableServiceLinks must be false/],
-  ["REDIS_URL literal", (s) => {
-    const env = objAt(brokerContainer(s), "env", 1);
-    assert.equal(env.name, "REDIS_URL");
-    delete env.valueFrom;
-    env.value = "redis://wif-broker-redis:6379";
-  }, /REDIS_URL must come from a secretKeyRef/],
-  ["image latest", (s) => void (brokerContainer(s).image = "wif-broker:latest"), /moving tag/],
-  ["image untagged", (s) => void (objAt(doc(s, "Deployment", "wif-broker-redis"), "spec", "template", "spec", "containers", 0).image = "redis"), /redis has no tag/],
-  ["missing ConfigMap", (s) => void (objAt(brokerPod(s), "volumes", 1, "configMap").name = "gone"), /ConfigMap gone does not exist/],
-  ["missing Secret", (s) => {
-    s.manifests = s.manifests.filter((m) => nameOf(m) !== "wif-broker-signing-keys");
-  }, /Secret wif-broker-signing-keys does not exist/],
-  ["subPath mount", (s) => void (objAt(brokerContainer(s), "volumeMounts", 1).subPath = "example-github-deploy.yaml"), /uses subPath/],
-  ["--config elsewhere", (s) => {
-    brokerContainer(s).args = ["serve", "--config", "/etc/wif-broker/wif-broker.yaml"];
-  }, /disagree|not a key of a mounted ConfigMap/],
-  ["broken config", (s) => setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) => `${t}\nunknownKey: 1\n`), /ConfigMap wif-broker-config wif-broker\.yaml: .*unrecognized|ConfigMap wif-broker-config wif-broker\.yaml/],
-  ["policies path not mounted", (s) => setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) => t.replace("policies: /etc/wif-broker/policies", "policies: ./policies")), /policies path \.\/policies must be a mounted ConfigMap/],
-  ["keysDir not the Secret", (s) => setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) => t.replace("keysDir: /etc/wif-broker/keys", "keysDir: /tmp/keys")), /signing\.keysDir \/tmp\/keys must be a mounted Secret/],
-  ["policy with unknown provider", (s) => setConfigMapKey(s, "wif-broker-policies", "example-github-deploy.yaml", (t) => t.replace("provider: github", "provider: gitlab")), /provider "gitlab" is not a provider in the config/],
-  ["invalid policy", (s) => setConfigMapKey(s, "wif-broker-policies", "example-github-deploy.yaml", (t) => t.replace("ttl: 15m", "ttl: soon")), /policy .*grant\.ttl/],
-  ["Service selector", (s) => void (objAt(doc(s, "Service", "wif-broker"), "spec").selector = { app: "nope" }), /no Service selects the broker pods/],
-  ["Service targetPort", (s) => void (objAt(doc(s, "Service", "wif-broker"), "spec", "ports", 0).targetPort = 9090), /Service targetPort must reach 8080/],
-  ["PDB selector", (s) => void (objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec", "selector").matchLabels = { app: "x" }), /PodDisruptionBudget must select the broker pods/],
-  ["PDB minAvailable 0", (s) => void (objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec").minAvailable = 0), /minAvailable must be ≥ 1/],
-  ["PDB too broad", (s) => {
-    objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec", "selector").matchLabels = { "app.kubernetes.io/part-of": "wif-broker" };
-  }, /selects pods of other workloads/],
-  ["HPA target", (s) => void (objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec", "scaleTargetRef").name = "other"), /scaleTargetRef must name/],
-  ["HPA minReplicas", (s) => void (objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec").minReplicas = 1), /minReplicas must be ≥ 2/],
-  ["HPA on memory", (s) => void (objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec", "metrics", 0, "resource").name = "memory"), /must scale on cpu/],
-  ["no Redis", (s) => {
-    s.manifests = s.manifests.filter((m) => !(kindOf(m) === "Service" && nameOf(m) === "wif-broker-redis"));
-  }, /Redis Deployment\/StatefulSet and a Service/],
-  ["REDIS_URL host", (s) => void (objAt(doc(s, "Secret", "wif-broker-redis"), "stringData").url = "redis://:x@redis:6379/0"), /REDIS_URL host\/port redis:6379/],
-  ["NetworkPolicy ingress port", (s) => void (objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec", "ingress", 0, "ports", 0).port = 9090), /ingress must be limited to port 8080/],
-  ["NetworkPolicy without DNS", (s) => {
-    const spec = objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec");
-    spec.egress = list(spec.egress).filter((r) => !objs(at(r, "ports")).some((p) => p.port === 53));
-  }, /allow DNS/],
-  ["NetworkPolicy open egress", (s) => void list(objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec").egress).push({}), /egress rule without ports/],
-  ["NetworkPolicy no Redis egress", (s) => void (objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec", "egress", 0, "ports", 0).port = 6380), /must allow Redis pods on 6379/],
-  ["no redis NetworkPolicy", (s) => {
-    s.manifests = s.manifests.filter((m) => !(kindOf(m) === "NetworkPolicy" && nameOf(m) === "wif-broker-redis"));
-  }, /redis NetworkPolicy must admit ingress from the broker pods only/],
-  ["namespace", (s) => void (objAt(doc(s, "Service", "wif-broker"), "metadata").namespace = "default"), /metadata\.namespace must be the Namespace wif-broker/],
-  ["no Namespace", (s) => {
-    s.manifests = s.manifests.filter((m) => kindOf(m) !== "Namespace");
-  }, /exactly one Namespace expected/],
-  ["duplicate object", (s) => {
-    const svc = s.manifests.find((m) => kindOf(m) === "Service");
-    if (svc) s.manifests.push(clone(svc));
-  }, /duplicate object Service\//],
-  ["kustomization misses a file", (s) => {
-    s.kustomization.resources = strings(s.kustomization.resources).filter((r) => r !== "pdb.yaml");
-  }, /kustomization\.yaml resources: missing \[pdb\.yaml\]/],
-  ["kustomization applies the example", (s) => {
-    s.kustomization.resources = [...strings(s.kustomization.resources), "secret-signing-keys.example.yaml"];
-  }, /unexpected \[secret-signing-keys\.example\.yaml\]/],
-  ["kustomization image tag", (s) => void (objAt(s.kustomization, "images", 0).newTag = "latest"), /images: wif-broker needs an explicit newTag/],
+  [
+    "replicas 1",
+    (s) => put(objAt(doc(s, "Deployment", "wif-broker"), "spec"), "replicas", 1),
+    /replicas must be ≥ 2/,
+  ],
+  [
+    "replicas as a string",
+    (s) => put(objAt(doc(s, "Deployment", "wif-broker"), "spec"), "replicas", "2"),
+    /schema: \/spec\/replicas type/,
+  ],
+  [
+    "typo in a field name",
+    (s) => {
+      const c = brokerContainer(s);
+      c.readinesProbe = c.readinessProbe;
+    },
+    /unknown field \.spec\.template\.spec\.containers\[0\]\.readinesProbe/,
+  ],
+  [
+    "unsupported kind",
+    (s) => {
+      s.manifests.push({
+        file: "x.yaml",
+        doc: {
+          apiVersion: "extensions/v1beta1",
+          kind: "Ingress",
+          metadata: { name: "x", namespace: "wif-broker" },
+        },
+      });
+    },
+    /no schema for extensions\/v1beta1\/Ingress/,
+  ],
+  [
+    "readiness path",
+    (s) => put(objAt(brokerContainer(s), "readinessProbe", "httpGet"), "path", "/healthz"),
+    /readinessProbe path must be \/readyz/,
+  ],
+  [
+    "liveness port",
+    (s) => put(objAt(brokerContainer(s), "livenessProbe", "httpGet"), "port", 9090),
+    /livenessProbe port must be 8080/,
+  ],
+  [
+    "no startupProbe",
+    (s) => drop(brokerContainer(s), "startupProbe"),
+    /startupProbe must be an httpGet probe/,
+  ],
+  [
+    "container port",
+    (s) => put(objAt(brokerContainer(s), "ports", 0), "containerPort", 8081),
+    /no container port 8080/,
+  ],
+  [
+    "runAsNonRoot",
+    (s) => {
+      objAt(brokerPod(s), "securityContext").runAsNonRoot = false;
+      delete objAt(brokerContainer(s), "securityContext").runAsNonRoot;
+    },
+    /runAsNonRoot must be true/,
+  ],
+  [
+    "runAsUser 0",
+    (s) => put(objAt(brokerContainer(s), "securityContext"), "runAsUser", 0),
+    /runAsUser must not be 0/,
+  ],
+  [
+    "writable root fs",
+    (s) => put(objAt(brokerContainer(s), "securityContext"), "readOnlyRootFilesystem", false),
+    /readOnlyRootFilesystem/,
+  ],
+  [
+    "privilege escalation",
+    (s) => drop(objAt(brokerContainer(s), "securityContext"), "allowPrivilegeEscalation"),
+    /allowPrivilegeEscalation/,
+  ],
+  [
+    "capabilities kept",
+    (s) => put(objAt(brokerContainer(s), "securityContext", "capabilities"), "drop", ["NET_RAW"]),
+    /drop ALL/,
+  ],
+  [
+    "seccomp",
+    (s) => {
+      delete objAt(brokerPod(s), "securityContext").seccompProfile;
+      delete objAt(brokerContainer(s), "securityContext").seccompProfile;
+    },
+    /seccompProfile must be RuntimeDefault/,
+  ],
+  [
+    "no cpu request",
+    (s) => drop(objAt(brokerContainer(s), "resources", "requests"), "cpu"),
+    /resources\.requests\.cpu/,
+  ],
+  ["no preStop", (s) => drop(brokerContainer(s), "lifecycle"), /preStop must sleep/],
+  [
+    "short grace period",
+    (s) => put(brokerPod(s), "terminationGracePeriodSeconds", 30),
+    /terminationGracePeriodSeconds/,
+  ],
+  [
+    "no topology spread",
+    (s) => drop(brokerPod(s), "topologySpreadConstraints"),
+    /topologySpreadConstraints must spread/,
+  ],
+  [
+    "spread selects nothing",
+    (s) => {
+      objAt(brokerPod(s), "topologySpreadConstraints", 0, "labelSelector").matchLabels = { app: "other" };
+    },
+    /labelSelector must select the broker pods/,
+  ],
+  [
+    "token mounted",
+    (s) => put(brokerPod(s), "automountServiceAccountToken", true),
+    /automountServiceAccountToken must be false/,
+  ],
+  [
+    "SA token mounted",
+    (s) => put(doc(s, "ServiceAccount", "wif-broker"), "automountServiceAccountToken", true),
+    /ServiceAccount automountServiceAccountToken/,
+  ],
+  [
+    "missing ServiceAccount",
+    (s) => put(brokerPod(s), "serviceAccountName", "nobody"),
+    /serviceAccountName nobody does not exist/,
+  ],
+  ["service links", (s) => drop(brokerPod(s), "enableServiceLinks"), /enableServiceLinks must be false/],
+  [
+    "REDIS_URL literal",
+    (s) => {
+      const env = objAt(brokerContainer(s), "env", 1);
+      assert.equal(env.name, "REDIS_URL");
+      delete env.valueFrom;
+      env.value = "redis://wif-broker-redis:6379";
+    },
+    /REDIS_URL must come from a secretKeyRef/,
+  ],
+  ["image latest", (s) => put(brokerContainer(s), "image", "wif-broker:latest"), /moving tag/],
+  [
+    "image untagged",
+    (s) =>
+      put(
+        objAt(doc(s, "Deployment", "wif-broker-redis"), "spec", "template", "spec", "containers", 0),
+        "image",
+        "redis",
+      ),
+    /redis has no tag/,
+  ],
+  [
+    "missing ConfigMap",
+    (s) => put(objAt(brokerPod(s), "volumes", 1, "configMap"), "name", "gone"),
+    /ConfigMap gone does not exist/,
+  ],
+  [
+    "missing Secret",
+    (s) => {
+      s.manifests = s.manifests.filter((m) => nameOf(m) !== "wif-broker-signing-keys");
+    },
+    /Secret wif-broker-signing-keys does not exist/,
+  ],
+  [
+    "subPath mount",
+    (s) => put(objAt(brokerContainer(s), "volumeMounts", 1), "subPath", "example-github-deploy.yaml"),
+    /uses subPath/,
+  ],
+  [
+    "--config elsewhere",
+    (s) => {
+      brokerContainer(s).args = ["serve", "--config", "/etc/wif-broker/wif-broker.yaml"];
+      brokerContainer(s).env = objs(brokerContainer(s).env).filter((e) => e.name !== "WIF_BROKER_CONFIG");
+    },
+    /--config \/etc\/wif-broker\/wif-broker\.yaml is not a key of a mounted ConfigMap/,
+  ],
+  [
+    "--config and WIF_BROKER_CONFIG disagree",
+    (s) => {
+      brokerContainer(s).args = ["serve", "--config", "/etc/wif-broker/config/other.yaml"];
+    },
+    /--config \/etc\/wif-broker\/config\/other\.yaml and WIF_BROKER_CONFIG .* disagree/,
+  ],
+  [
+    "broken config",
+    (s) => setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) => `${t}\nunknownKey: 1\n`),
+    /ConfigMap wif-broker-config wif-broker\.yaml: \(root\): Unrecognized key/,
+  ],
+  [
+    "policies path not mounted",
+    (s) =>
+      setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) =>
+        t.replace("policies: /etc/wif-broker/policies", "policies: ./policies"),
+      ),
+    /policies path \.\/policies must be a mounted ConfigMap/,
+  ],
+  [
+    "keysDir not the Secret",
+    (s) =>
+      setConfigMapKey(s, "wif-broker-config", "wif-broker.yaml", (t) =>
+        t.replace("keysDir: /etc/wif-broker/keys", "keysDir: /tmp/keys"),
+      ),
+    /signing\.keysDir \/tmp\/keys must be a mounted Secret/,
+  ],
+  [
+    "policy with unknown provider",
+    (s) =>
+      setConfigMapKey(s, "wif-broker-policies", "example-github-deploy.yaml", (t) =>
+        t.replace("provider: github", "provider: gitlab"),
+      ),
+    /provider "gitlab" is not a provider in the config/,
+  ],
+  [
+    "invalid policy",
+    (s) =>
+      setConfigMapKey(s, "wif-broker-policies", "example-github-deploy.yaml", (t) =>
+        t.replace("ttl: 15m", "ttl: soon"),
+      ),
+    /policy .*grant\.ttl/,
+  ],
+  [
+    "Service selector",
+    (s) => put(objAt(doc(s, "Service", "wif-broker"), "spec"), "selector", { app: "nope" }),
+    /no Service selects the broker pods/,
+  ],
+  [
+    "Service targetPort",
+    (s) => put(objAt(doc(s, "Service", "wif-broker"), "spec", "ports", 0), "targetPort", 9090),
+    /Service targetPort must reach 8080/,
+  ],
+  [
+    "PDB selector",
+    (s) =>
+      put(objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec", "selector"), "matchLabels", {
+        app: "x",
+      }),
+    /PodDisruptionBudget must select the broker pods/,
+  ],
+  [
+    "PDB minAvailable 0",
+    (s) => put(objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec"), "minAvailable", 0),
+    /minAvailable must be ≥ 1/,
+  ],
+  [
+    "PDB too broad",
+    (s) => {
+      objAt(doc(s, "PodDisruptionBudget", "wif-broker"), "spec", "selector").matchLabels = {
+        "app.kubernetes.io/part-of": "wif-broker",
+      };
+    },
+    /selects pods of other workloads/,
+  ],
+  [
+    "HPA target",
+    (s) =>
+      put(objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec", "scaleTargetRef"), "name", "other"),
+    /scaleTargetRef must name/,
+  ],
+  [
+    "HPA minReplicas",
+    (s) => put(objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec"), "minReplicas", 1),
+    /minReplicas must be ≥ 2/,
+  ],
+  [
+    "HPA on memory",
+    (s) =>
+      put(
+        objAt(doc(s, "HorizontalPodAutoscaler", "wif-broker"), "spec", "metrics", 0, "resource"),
+        "name",
+        "memory",
+      ),
+    /must scale on cpu/,
+  ],
+  [
+    "no Redis",
+    (s) => {
+      s.manifests = s.manifests.filter((m) => !(kindOf(m) === "Service" && nameOf(m) === "wif-broker-redis"));
+    },
+    /Redis Deployment\/StatefulSet and a Service/,
+  ],
+  [
+    "REDIS_URL host",
+    (s) => put(objAt(doc(s, "Secret", "wif-broker-redis"), "stringData"), "url", "redis://:x@redis:6379/0"),
+    /REDIS_URL host\/port redis:6379/,
+  ],
+  [
+    "NetworkPolicy ingress port",
+    (s) => put(objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec", "ingress", 0, "ports", 0), "port", 9090),
+    /ingress must be limited to port 8080/,
+  ],
+  [
+    "NetworkPolicy without DNS",
+    (s) => {
+      const spec = objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec");
+      spec.egress = list(spec.egress).filter((r) => !objs(at(r, "ports")).some((p) => p.port === 53));
+    },
+    /allow DNS/,
+  ],
+  [
+    "NetworkPolicy open egress",
+    (s) => {
+      list(objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec").egress).push({});
+    },
+    /egress rule without ports/,
+  ],
+  [
+    "NetworkPolicy no Redis egress",
+    (s) => put(objAt(doc(s, "NetworkPolicy", "wif-broker"), "spec", "egress", 0, "ports", 0), "port", 6380),
+    /must allow Redis pods on 6379/,
+  ],
+  [
+    "no redis NetworkPolicy",
+    (s) => {
+      s.manifests = s.manifests.filter(
+        (m) => !(kindOf(m) === "NetworkPolicy" && nameOf(m) === "wif-broker-redis"),
+      );
+    },
+    /redis NetworkPolicy must admit ingress from the broker pods only/,
+  ],
+  [
+    "namespace",
+    (s) => put(objAt(doc(s, "Service", "wif-broker"), "metadata"), "namespace", "default"),
+    /metadata\.namespace must be the Namespace wif-broker/,
+  ],
+  [
+    "no Namespace",
+    (s) => {
+      s.manifests = s.manifests.filter((m) => kindOf(m) !== "Namespace");
+    },
+    /exactly one Namespace expected/,
+  ],
+  [
+    "duplicate object",
+    (s) => {
+      const svc = s.manifests.find((m) => kindOf(m) === "Service");
+      if (svc) s.manifests.push(clone(svc));
+    },
+    /duplicate object Service\//,
+  ],
+  [
+    "kustomization misses a file",
+    (s) => {
+      s.kustomization.resources = strings(s.kustomization.resources).filter((r) => r !== "pdb.yaml");
+    },
+    /kustomization\.yaml resources: missing \[pdb\.yaml\]/,
+  ],
+  [
+    "kustomization applies the example",
+    (s) => {
+      s.kustomization.resources = [...strings(s.kustomization.resources), "secret-signing-keys.example.yaml"];
+    },
+    /unexpected \[secret-signing-keys\.example\.yaml\]/,
+  ],
+  [
+    "kustomization image tag",
+    (s) => put(objAt(s.kustomization, "images", 0), "newTag", "latest"),
+    /images: wif-broker needs an explicit newTag/,
+  ],
 ];
 
 describe("kubernetes checks fail on a broken manifest", () => {
@@ -1278,30 +1650,82 @@ function service(d: Obj, name: string): Obj {
   return objAt(d, "services", name);
 }
 const composeMutations: Array<[string, (d: Obj) => void, RegExp]> = [
-  ["one broker", (d) => void delete objAt(d, "services")["broker-2"], /exactly 2 broker services/],
-  ["same host port", (d) => void (service(d, "broker-2").ports = ["127.0.0.1:8081:8080"]), /host ports 8081 and 8082/],
-  ["unknown key", (d) => void (service(d, "broker-1").helthcheck = {}), /compose schema: \/services\/broker-1 additionalProperties/],
-  ["wrong type", (d) => void (service(d, "redis").cap_drop = "ALL"), /compose schema: \/services\/redis\/cap_drop type/],
-  ["depends_on started", (d) => void (objAt(service(d, "broker-1"), "depends_on", "redis").condition = "service_started"), /must wait for service_healthy/],
-  ["depends_on unknown", (d) => {
-    objAt(service(d, "broker-1"), "depends_on").postgres = { condition: "service_started" };
-  }, /depends_on postgres, which is not a service/],
-  ["no broker healthcheck", (d) => void delete service(d, "broker-2").healthcheck, /broker-2: healthcheck must probe/],
-  ["no redis healthcheck", (d) => void delete service(d, "redis").healthcheck, /redis service needs a healthcheck/],
-  ["no redis", (d) => void delete objAt(d, "services").redis, /exactly one redis service/],
-  ["redis latest", (d) => void (service(d, "redis").image = "redis:latest"), /moving tag/],
-  ["REDIS_URL", (d) => void (objAt(service(d, "broker-1"), "environment").REDIS_URL = "redis://localhost:6379"), /REDIS_URL must point at the redis service/],
-  ["root user", (d) => void (service(d, "broker-1").user = "0:0"), /user must be a non-root uid/],
-  ["different policies", (d) => {
-    const vols = strings(service(d, "broker-2").volumes).map((v) => v.replace("./compose/policies:", "../policies:"));
-    service(d, "broker-2").volumes = vols;
-  }, /same config file and the same policies folder|holds no policy/],
-  ["missing bind source", (d) => {
-    service(d, "broker-1").volumes = strings(service(d, "broker-1").volumes).map((v) => v.replace("./compose/wif-broker.yaml", "./nope.yaml"));
-  }, /bind source \.\/nope\.yaml does not exist/],
-  ["undeclared volume", (d) => void delete d.volumes, /named volume signing-keys is not declared/],
-  ["config not mounted", (d) => void (service(d, "broker-1").command = ["serve", "--config", "/srv/x.yaml"]), /--config must name a bind-mounted config file/],
-  ["missing Dockerfile", (d) => void (objAt(service(d, "keygen"), "build").dockerfile = "Nope.Dockerfile"), /build Dockerfile Nope\.Dockerfile does not exist/],
+  ["one broker", (d) => drop(objAt(d, "services"), "broker-2"), /exactly 2 broker services/],
+  [
+    "same host port",
+    (d) => put(service(d, "broker-2"), "ports", ["127.0.0.1:8081:8080"]),
+    /host ports 8081 and 8082/,
+  ],
+  [
+    "unknown key",
+    (d) => put(service(d, "broker-1"), "helthcheck", {}),
+    /compose schema: \/services\/broker-1 additionalProperties/,
+  ],
+  [
+    "wrong type",
+    (d) => put(service(d, "redis"), "cap_drop", "ALL"),
+    /compose schema: \/services\/redis\/cap_drop type/,
+  ],
+  [
+    "depends_on started",
+    (d) => put(objAt(service(d, "broker-1"), "depends_on", "redis"), "condition", "service_started"),
+    /must wait for service_healthy/,
+  ],
+  [
+    "depends_on unknown",
+    (d) => {
+      objAt(service(d, "broker-1"), "depends_on").postgres = { condition: "service_started" };
+    },
+    /depends_on postgres, which is not a service/,
+  ],
+  [
+    "no broker healthcheck",
+    (d) => drop(service(d, "broker-2"), "healthcheck"),
+    /broker-2: healthcheck must probe/,
+  ],
+  [
+    "no redis healthcheck",
+    (d) => drop(service(d, "redis"), "healthcheck"),
+    /redis service needs a healthcheck/,
+  ],
+  ["no redis", (d) => drop(objAt(d, "services"), "redis"), /exactly one redis service/],
+  ["redis latest", (d) => put(service(d, "redis"), "image", "redis:latest"), /moving tag/],
+  [
+    "REDIS_URL",
+    (d) => put(objAt(service(d, "broker-1"), "environment"), "REDIS_URL", "redis://localhost:6379"),
+    /REDIS_URL must point at the redis service/,
+  ],
+  ["root user", (d) => put(service(d, "broker-1"), "user", "0:0"), /user must be a non-root uid/],
+  [
+    "different policies",
+    (d) => {
+      const vols = strings(service(d, "broker-2").volumes).map((v) =>
+        v.replace("./compose/policies:", "../policies:"),
+      );
+      service(d, "broker-2").volumes = vols;
+    },
+    /same config file and the same policies folder|holds no policy/,
+  ],
+  [
+    "missing bind source",
+    (d) => {
+      service(d, "broker-1").volumes = strings(service(d, "broker-1").volumes).map((v) =>
+        v.replace("./compose/wif-broker.yaml", "./nope.yaml"),
+      );
+    },
+    /bind source \.\/nope\.yaml does not exist/,
+  ],
+  ["undeclared volume", (d) => drop(d, "volumes"), /named volume signing-keys is not declared/],
+  [
+    "config not mounted",
+    (d) => put(service(d, "broker-1"), "command", ["serve", "--config", "/srv/x.yaml"]),
+    /--config must name a bind-mounted config file/,
+  ],
+  [
+    "missing Dockerfile",
+    (d) => put(objAt(service(d, "keygen"), "build"), "dockerfile", "Nope.Dockerfile"),
+    /build Dockerfile Nope\.Dockerfile does not exist/,
+  ],
 ];
 
 describe("compose checks fail on a broken compose file", () => {
@@ -1331,24 +1755,73 @@ describe("compose checks fail on a broken compose file", () => {
 });
 
 const dockerMutations: Array<[string, (t: string) => string, RegExp, ((i: string) => string)?]> = [
-  ["old Node", (t) => t.replace("FROM node:24-bookworm-slim AS runtime", "FROM node:22-bookworm-slim AS runtime"), /FROM node:22-bookworm-slim must be a node:24 image/],
-  ["untagged base", (t) => t.replace("FROM node:24-bookworm-slim AS build", "FROM node AS build"), /must be a node:24 image/],
+  [
+    "old Node",
+    (t) => t.replace("FROM node:24-bookworm-slim AS runtime", "FROM node:22-bookworm-slim AS runtime"),
+    /FROM node:22-bookworm-slim must be a node:24 image/,
+  ],
+  [
+    "untagged base",
+    (t) => t.replace("FROM node:24-bookworm-slim AS build", "FROM node AS build"),
+    /must be a node:24 image/,
+  ],
   ["single stage", (t) => t.slice(t.indexOf("FROM node:24-bookworm-slim AS runtime")), /multi-stage/],
   ["no USER", (t) => t.replace(/^USER .*$/m, ""), /non-root USER/],
   ["USER root", (t) => t.replace(/^USER .*$/m, "USER root"), /non-root USER \(is root\)/],
-  ["no HEALTHCHECK", (t) => t.replace(/^HEALTHCHECK[\s\S]*?process\.exit\(1\)\)"\]\n/m, ""), /HEALTHCHECK CMD probing \/healthz/],
-  ["curl HEALTHCHECK", (t) => t.replace(/^HEALTHCHECK[\s\S]*?process\.exit\(1\)\)"\]\n/m, "HEALTHCHECK CMD curl -f http://127.0.0.1:8080/healthz\n"), /must not need curl/],
+  [
+    "no HEALTHCHECK",
+    (t) => t.replace(/^HEALTHCHECK[\s\S]*?process\.exit\(1\)\)"\]\n/m, ""),
+    /HEALTHCHECK CMD probing \/healthz/,
+  ],
+  [
+    "curl HEALTHCHECK",
+    (t) =>
+      t.replace(
+        /^HEALTHCHECK[\s\S]*?process\.exit\(1\)\)"\]\n/m,
+        "HEALTHCHECK CMD curl -f http://127.0.0.1:8080/healthz\n",
+      ),
+    /must not need curl/,
+  ],
   ["npm install", (t) => t.replace("RUN npm ci --ignore-scripts", "RUN npm install"), /"npm install" in RUN/],
-  ["npm i", (t) => t.replace("RUN npm ci --ignore-scripts", "RUN npm i --ignore-scripts"), /"npm install" in RUN/],
-  ["no prune", (t) => t.replace("npm prune --omit=dev --ignore-scripts", "true"), /dev dependencies must be pruned/],
+  [
+    "npm i",
+    (t) => t.replace("RUN npm ci --ignore-scripts", "RUN npm i --ignore-scripts"),
+    /"npm install" in RUN/,
+  ],
+  [
+    "no prune",
+    (t) => t.replace("npm prune --omit=dev --ignore-scripts", "true"),
+    /dev dependencies must be pruned/,
+  ],
   ["EXPOSE", (t) => t.replace("EXPOSE 8080", "EXPOSE 3000"), /EXPOSE 8080 missing/],
-  ["shell ENTRYPOINT", (t) => t.replace('ENTRYPOINT ["node", "dist/cli/main.js"]', "ENTRYPOINT node dist/cli/main.js"), /ENTRYPOINT must be the exec form/],
+  [
+    "shell ENTRYPOINT",
+    (t) => t.replace('ENTRYPOINT ["node", "dist/cli/main.js"]', "ENTRYPOINT node dist/cli/main.js"),
+    /ENTRYPOINT must be the exec form/,
+  ],
   ["CMD", (t) => t.replace('CMD ["serve"]', 'CMD ["dev"]'), /CMD must be \["serve"/],
-  ["missing COPY source", (t) => t.replace("COPY src ./src", "COPY source ./src"), /COPY source source does not exist/],
-  ["bad --from", (t) => t.replace("COPY --from=build /app/dist", "COPY --from=builder /app/dist"), /COPY --from=builder is not an earlier stage/],
-  ["source in runtime", (t) => t.replace("COPY policies ./policies", "COPY policies ./policies\nCOPY src ./src"), /final stage copies src/],
+  [
+    "missing COPY source",
+    (t) => t.replace("COPY src ./src", "COPY source ./src"),
+    /COPY source source does not exist/,
+  ],
+  [
+    "bad --from",
+    (t) => t.replace("COPY --from=build /app/dist", "COPY --from=builder /app/dist"),
+    /COPY --from=builder is not an earlier stage/,
+  ],
+  [
+    "source in runtime",
+    (t) => t.replace("COPY policies ./policies", "COPY policies ./policies\nCOPY src ./src"),
+    /final stage copies src/,
+  ],
   ["ignored COPY source", (t) => t, /COPY source src is excluded by \.dockerignore/, (i) => `${i}\nsrc\n`],
-  ["node_modules in context", (t) => t, /\.dockerignore must exclude node_modules/, (i) => i.replace(/^node_modules$/m, "")],
+  [
+    "node_modules in context",
+    (t) => t,
+    /\.dockerignore must exclude node_modules/,
+    (i) => i.replace(/^node_modules$/m, ""),
+  ],
 ];
 
 describe("Dockerfile checks fail on a broken Dockerfile", () => {

@@ -15,7 +15,13 @@ import { createCredentialCache } from "../../src/mint/credential-cache.ts";
 import type { TokenSigner } from "../../src/mint/signer.ts";
 import { type MintContext, TOKEN_TYPE } from "../../src/mint/types.ts";
 import type { Grant, RenderedAws } from "../../src/policy/types.ts";
-import { type FakeSts, STS_FAILURES, startFakeSts, tagsOf, transitiveTagKeysOf } from "../fakes/sts-server.ts";
+import {
+  type FakeSts,
+  STS_FAILURES,
+  startFakeSts,
+  tagsOf,
+  transitiveTagKeysOf,
+} from "../fakes/sts-server.ts";
 
 const ISSUER = "https://broker.example.com";
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
@@ -47,7 +53,11 @@ function awsGrant(aws: Partial<RenderedAws> = {}, over: Partial<Grant> = {}): Gr
     claims: {},
     scopes: [],
     ttl: 900,
-    target: { kind: "aws", audience: "aws-prod", aws: { roleArn: ROLE, mode: "webIdentity", sessionTags: {}, ...aws } },
+    target: {
+      kind: "aws",
+      audience: "aws-prod",
+      aws: { roleArn: ROLE, mode: "webIdentity", sessionTags: {}, ...aws },
+    },
     singleUse: false,
     rateLimit: undefined,
     ...over,
@@ -57,7 +67,11 @@ function awsGrant(aws: Partial<RenderedAws> = {}, over: Partial<Grant> = {}): Gr
 describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
   let now = T0;
   const clock = () => now;
-  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({ requestId: "r1", signal, now });
+  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({
+    requestId: "r1",
+    signal,
+    now,
+  });
   let sts: FakeSts;
   const { signer, publicKey } = es256Signer();
   let brokerCredentialCalls = 0;
@@ -169,7 +183,10 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
       const [req] = sts.requests;
       assert.ok(req);
       assert.equal(req.action, "AssumeRole");
-      assert.match(req.authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDBROKER\/\d{8}\/us-east-1\/sts\/aws4_request,/);
+      assert.match(
+        req.authorization ?? "",
+        /^AWS4-HMAC-SHA256 Credential=AKIDBROKER\/\d{8}\/us-east-1\/sts\/aws4_request,/,
+      );
       assert.ok(brokerCredentialCalls >= 1);
       assert.equal(req.params.RoleArn, ROLE);
       assert.equal(req.params.RoleSessionName, "gh-4711");
@@ -229,17 +246,37 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
   describe("validation before any STS call", () => {
     const bad: Array<{ name: string; aws: Partial<RenderedAws>; reason: string; secret?: string }> = [
       { name: "session name too short", aws: { sessionName: "a" }, reason: "aws.session_name_invalid" },
-      { name: "session name too long", aws: { sessionName: "s".repeat(65) }, reason: "aws.session_name_invalid" },
+      {
+        name: "session name too long",
+        aws: { sessionName: "s".repeat(65) },
+        reason: "aws.session_name_invalid",
+      },
       {
         name: "session name with a space",
         aws: { sessionName: "gh run SECRETVALUE" },
         reason: "aws.session_name_invalid",
         secret: "SECRETVALUE",
       },
-      { name: "session name with a slash", aws: { sessionName: "acme/app" }, reason: "aws.session_name_invalid" },
-      { name: "reserved aws: tag key", aws: { sessionTags: { "aws:team": "x" } }, reason: "aws.session_tags_invalid" },
-      { name: "tag key over 128", aws: { sessionTags: { ["k".repeat(129)]: "v" } }, reason: "aws.session_tags_invalid" },
-      { name: "tag value over 256", aws: { sessionTags: { k: "v".repeat(257) } }, reason: "aws.session_tags_invalid" },
+      {
+        name: "session name with a slash",
+        aws: { sessionName: "acme/app" },
+        reason: "aws.session_name_invalid",
+      },
+      {
+        name: "reserved aws: tag key",
+        aws: { sessionTags: { "aws:team": "x" } },
+        reason: "aws.session_tags_invalid",
+      },
+      {
+        name: "tag key over 128",
+        aws: { sessionTags: { ["k".repeat(129)]: "v" } },
+        reason: "aws.session_tags_invalid",
+      },
+      {
+        name: "tag value over 256",
+        aws: { sessionTags: { k: "v".repeat(257) } },
+        reason: "aws.session_tags_invalid",
+      },
       {
         name: "tag value with a forbidden character",
         aws: { sessionTags: { k: "SECRETVALUE#1" } },
@@ -251,15 +288,31 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
         aws: { sessionTags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, "v"])) },
         reason: "aws.session_tags_invalid",
       },
-      { name: "tag keys equal ignoring case", aws: { sessionTags: { Team: "a", team: "b" } }, reason: "aws.session_tags_invalid" },
+      {
+        name: "tag keys equal ignoring case",
+        aws: { sessionTags: { Team: "a", team: "b" } },
+        reason: "aws.session_tags_invalid",
+      },
       {
         name: "transitive key that is not a session tag",
         aws: { sessionTags: { repo: "a" }, transitiveTagKeys: ["team"] },
         reason: "aws.session_tags_invalid",
       },
-      { name: "source identity too short", aws: { sourceIdentity: "x" }, reason: "aws.source_identity_invalid" },
-      { name: "source identity with aws: prefix", aws: { sourceIdentity: "aws:me" }, reason: "aws.source_identity_invalid" },
-      { name: "session policy not JSON", aws: { sessionPolicy: "allow all" }, reason: "aws.session_policy_invalid" },
+      {
+        name: "source identity too short",
+        aws: { sourceIdentity: "x" },
+        reason: "aws.source_identity_invalid",
+      },
+      {
+        name: "source identity with aws: prefix",
+        aws: { sourceIdentity: "aws:me" },
+        reason: "aws.source_identity_invalid",
+      },
+      {
+        name: "session policy not JSON",
+        aws: { sessionPolicy: "allow all" },
+        reason: "aws.session_policy_invalid",
+      },
       {
         name: "session policy over 2048 characters",
         aws: { sessionPolicy: JSON.stringify({ Version: "2012-10-17", Sid: "x".repeat(2100) }) },
@@ -312,7 +365,10 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
 
     it("5xx: retried, then unavailable", async () => {
       sts.fail(STS_FAILURES.internal, STS_FAILURES.unavailable, STS_FAILURES.internal);
-      await assert.rejects(minter().mint(awsGrant(), ctx()), { kind: "unavailable", reason: "upstream.aws.unavailable" });
+      await assert.rejects(minter().mint(awsGrant(), ctx()), {
+        kind: "unavailable",
+        reason: "upstream.aws.unavailable",
+      });
       assert.equal(sts.requests.length, 3);
     });
 
@@ -415,7 +471,12 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
       const m = minter({ cache: createCredentialCache() });
       const a = await m.mint(awsGrant({ sessionTags: { repo: "acme/app" } }), ctx());
       const b = await m.mint(awsGrant({ mode: "assumeRole", sessionTags: { repo: "acme/app" } }), ctx());
-      sts.fail(STS_FAILURES.accessDenied, STS_FAILURES.throttling, STS_FAILURES.throttling, STS_FAILURES.throttling);
+      sts.fail(
+        STS_FAILURES.accessDenied,
+        STS_FAILURES.throttling,
+        STS_FAILURES.throttling,
+        STS_FAILURES.throttling,
+      );
       await m.mint(awsGrant({ sessionName: "other-session" }), ctx()).catch(() => undefined);
       await m.mint(awsGrant({ sessionName: "third-session" }), ctx()).catch(() => undefined);
       return [a.accessToken, b.accessToken];

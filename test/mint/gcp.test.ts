@@ -5,9 +5,13 @@ import { BrokerError } from "../../src/errors.ts";
 import { createCredentialCache } from "../../src/mint/credential-cache.ts";
 import { createGcpMinter, type GcpMinterOptions } from "../../src/mint/gcp.ts";
 import { type MintContext, TOKEN_TYPE } from "../../src/mint/types.ts";
-import type { Grant } from "../../src/policy/types.ts";
 import type { GcpTargetSpec } from "../../src/policy/schema.ts";
-import { type FakeIamCredentials, IAM_FAILURES, startFakeIamCredentials } from "../fakes/iam-credentials-server.ts";
+import type { Grant } from "../../src/policy/types.ts";
+import {
+  type FakeIamCredentials,
+  IAM_FAILURES,
+  startFakeIamCredentials,
+} from "../fakes/iam-credentials-server.ts";
 
 const SA = "deployer@acme-prod.iam.gserviceaccount.com";
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
@@ -23,7 +27,11 @@ function gcpGrant(gcp: Partial<GcpTargetSpec> = {}, over: Partial<Grant> = {}): 
     claims: {},
     scopes: [CLOUD_PLATFORM],
     ttl: 900,
-    target: { kind: "gcp", audience: "gcp-deployer", gcp: { serviceAccount: SA, scopes: [CLOUD_PLATFORM], ...gcp } },
+    target: {
+      kind: "gcp",
+      audience: "gcp-deployer",
+      gcp: { serviceAccount: SA, scopes: [CLOUD_PLATFORM], ...gcp },
+    },
     singleUse: false,
     rateLimit: undefined,
     ...over,
@@ -33,7 +41,11 @@ function gcpGrant(gcp: Partial<GcpTargetSpec> = {}, over: Partial<Grant> = {}): 
 describe("gcp minter (real @google-cloud/iam-credentials REST client against a fake IAM Credentials API)", () => {
   let now = T0;
   const clock = () => now;
-  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({ requestId: "r1", signal, now });
+  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({
+    requestId: "r1",
+    signal,
+    now,
+  });
   let iam: FakeIamCredentials;
   const authClient = new OAuth2Client();
   authClient.setCredentials({ access_token: BROKER_ADC_TOKEN, expiry_date: Date.now() + 3_600_000 });
@@ -69,7 +81,11 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
     assert.equal(req.serviceAccount, SA);
     // proto3 JSON: Duration is a string of seconds with an "s" suffix.
     assert.deepEqual(req.body, { scope: [CLOUD_PLATFORM], lifetime: "600s" });
-    assert.equal(req.authorization, `Bearer ${BROKER_ADC_TOKEN}`, "called with the broker's own Google identity");
+    assert.equal(
+      req.authorization,
+      `Bearer ${BROKER_ADC_TOKEN}`,
+      "called with the broker's own Google identity",
+    );
 
     assert.deepEqual(issued, {
       accessToken: iam.issued[0],
@@ -108,7 +124,9 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
 
   it("passes delegates as resource names", async () => {
     await minter().mint(gcpGrant({ delegates: ["hop@acme-prod.iam.gserviceaccount.com"] }), ctx());
-    assert.deepEqual(iam.requests[0]?.body.delegates, ["projects/-/serviceAccounts/hop@acme-prod.iam.gserviceaccount.com"]);
+    assert.deepEqual(iam.requests[0]?.body.delegates, [
+      "projects/-/serviceAccounts/hop@acme-prod.iam.gserviceaccount.com",
+    ]);
   });
 
   describe("upstream failures", () => {
@@ -219,7 +237,8 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
       return a.accessToken;
     });
     assert.equal(result, iam.issued[0]);
-    for (const s of [...iam.issued, BROKER_ADC_TOKEN]) assert.ok(!output.includes(s), "a token reached stdout/stderr");
+    for (const s of [...iam.issued, BROKER_ADC_TOKEN])
+      assert.ok(!output.includes(s), "a token reached stdout/stderr");
   });
 });
 

@@ -74,7 +74,8 @@ export function storeContract(name: string, setup: () => Promise<ContractSubject
         `${base}e\u0301`,
         `${base}${"z".repeat(20_000)}`,
       ];
-      for (const key of keys) assert.equal(await s.a.replay.consume(key, inSeconds(60)), true, JSON.stringify(key));
+      for (const key of keys)
+        assert.equal(await s.a.replay.consume(key, inSeconds(60)), true, JSON.stringify(key));
       for (const key of keys) assert.equal(await s.b.replay.seen(key), true);
       assert.equal(await s.a.replay.seen(`${base}\r\n`), false);
     });
@@ -119,10 +120,18 @@ export function storeContract(name: string, setup: () => Promise<ContractSubject
       assert.equal(refused.allowed, false);
       // GCRA: the next request conforms one emission interval (window / limit) later.
       assert.equal(refused.retryAfter, Math.ceil(s.windowSeconds / limit));
-      assert.equal((await s.b.rateLimiter.hit(key, limit, s.windowSeconds)).allowed, false, "shared by instances");
+      assert.equal(
+        (await s.b.rateLimiter.hit(key, limit, s.windowSeconds)).allowed,
+        false,
+        "shared by instances",
+      );
       await s.pass(s.windowSeconds * 1000 + 50);
       for (let i = 0; i < limit; i++) {
-        assert.equal((await s.b.rateLimiter.hit(key, limit, s.windowSeconds)).allowed, true, `after window #${i}`);
+        assert.equal(
+          (await s.b.rateLimiter.hit(key, limit, s.windowSeconds)).allowed,
+          true,
+          `after window #${i}`,
+        );
       }
       assert.equal((await s.a.rateLimiter.hit(key, limit, s.windowSeconds)).allowed, false);
     });
@@ -165,7 +174,10 @@ export function storeContract(name: string, setup: () => Promise<ContractSubject
       );
       assert.equal(results.filter((r) => r.allowed).length, 10);
       for (const r of results) {
-        assert.ok(r.allowed ? r.retryAfter === 0 : r.retryAfter >= 1 && r.retryAfter <= 60, JSON.stringify(r));
+        assert.ok(
+          r.allowed ? r.retryAfter === 0 : r.retryAfter >= 1 && r.retryAfter <= 60,
+          JSON.stringify(r),
+        );
       }
     });
 

@@ -9,7 +9,12 @@ const T0 = 1_700_000_000_000;
 
 function frozen(start = T0): { clock: () => number; advance: (ms: number) => void } {
   let t = start;
-  return { clock: () => t, advance: (ms) => void (t += Math.max(0, ms)) };
+  return {
+    clock: () => t,
+    advance: (ms) => {
+      t += Math.max(0, ms);
+    },
+  };
 }
 
 storeContract("memory", async () => {
@@ -27,7 +32,10 @@ storeContract("memory", async () => {
 });
 
 const isUnavailable = (e: unknown): boolean =>
-  e instanceof BrokerError && e.kind === "unavailable" && e.reason === "store.unavailable" && e.retryAfter === 1;
+  e instanceof BrokerError &&
+  e.kind === "unavailable" &&
+  e.reason === "store.unavailable" &&
+  e.retryAfter === 1;
 
 describe("memory store: bounds", () => {
   it("replay: a table full of live entries fails closed and forgets nothing; expired entries go first", async () => {
@@ -81,7 +89,10 @@ describe("memory store: bounds", () => {
 });
 
 describe("memory store: replay set agrees with a naive model", () => {
-  type Op = { op: "consume"; key: number; ttl: number } | { op: "seen"; key: number } | { op: "wait"; ms: number };
+  type Op =
+    | { op: "consume"; key: number; ttl: number }
+    | { op: "seen"; key: number }
+    | { op: "wait"; ms: number };
 
   async function check(ops: Op[], maxEntries: number): Promise<void> {
     const time = frozen();
@@ -127,7 +138,10 @@ describe("memory store: replay set agrees with a naive model", () => {
   });
 
   it("a long history (heap compaction and purge paths)", async () => {
-    const ops = fc.sample(fc.array(op, { minLength: 20_000, maxLength: 20_000 }), { numRuns: 1, seed: 42 })[0];
+    const ops = fc.sample(fc.array(op, { minLength: 20_000, maxLength: 20_000 }), {
+      numRuns: 1,
+      seed: 42,
+    })[0];
     assert.ok(ops);
     await check(ops, 6);
   });
@@ -154,7 +168,12 @@ describe("memory store: rate-limit table agrees with gcra() over a plain map", (
       const key = `k${which}`;
       const now = time.clock() * 1000;
       const stored = model.get(key);
-      const expected = gcra(stored !== undefined && stored > now ? stored : undefined, now, limit, windowS * 1e6);
+      const expected = gcra(
+        stored !== undefined && stored > now ? stored : undefined,
+        now,
+        limit,
+        windowS * 1e6,
+      );
       if (expected.allowed) model.set(key, expected.newTat);
       const got = await store.rateLimiter.hit(key, limit, windowS);
       assert.deepEqual(got, expected.allowed ? { allowed: true, retryAfter: 0 } : expected, `op ${i}`);

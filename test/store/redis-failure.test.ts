@@ -16,7 +16,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const inAMinute = (): number => Math.floor(Date.now() / 1000) + 60;
 
 const unavailable = (e: unknown): boolean =>
-  e instanceof BrokerError && e.kind === "unavailable" && e.reason === "store.unavailable" && e.retryAfter === 1;
+  e instanceof BrokerError &&
+  e.kind === "unavailable" &&
+  e.reason === "store.unavailable" &&
+  e.retryAfter === 1;
 
 /** Every operation rejects with unavailable, each in well under a second. */
 async function assertFailsFast(store: RedisStore): Promise<void> {
@@ -44,7 +47,8 @@ async function waitForRecovery(store: RedisStore, timeoutMs = 10_000): Promise<v
       return;
     } catch (err) {
       assert.ok(unavailable(err), String(err));
-      if (Date.now() > deadline) throw new Error(`no recovery within ${timeoutMs} ms: ${store.status().detail}`);
+      if (Date.now() > deadline)
+        throw new Error(`no recovery within ${timeoutMs} ms: ${store.status().detail}`);
       await sleep(50);
     }
   }
@@ -65,7 +69,11 @@ describe("redis store: outages", () => {
     const server = await startRedisServer();
     const events: RedisStoreErrorEvent[] = [];
     const store = track(
-      createRedisStore({ url: server.url, keyPrefix: `test:${randomUUID()}:`, onError: (e) => events.push(e) }),
+      createRedisStore({
+        url: server.url,
+        keyPrefix: `test:${randomUUID()}:`,
+        onError: (e) => events.push(e),
+      }),
       server,
     );
     await store.ready();
@@ -114,7 +122,9 @@ describe("redis store: outages", () => {
 
   it("Redis down at start-up: fails closed; comes up later: works, no restart of the broker", async () => {
     const port = await freePort();
-    const store = track(createRedisStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: `test:${randomUUID()}:` }));
+    const store = track(
+      createRedisStore({ url: `redis://127.0.0.1:${port}`, keyPrefix: `test:${randomUUID()}:` }),
+    );
     await assert.rejects(store.ready(300), unavailable);
     await assertFailsFast(store);
     assert.equal(store.status().ok, false);
@@ -178,7 +188,6 @@ describe("redis store: outages", () => {
       await server.stop();
     }
     const all = seen.join("\n");
-    if (process.env.SHOW_RECORD) process.stderr.write(all);
     assert.ok(all.includes(`127.0.0.1:${server.port}`), "the record holds what it should");
     assert.match(all, /WRONGPASS|NOAUTH|invalid password|invalid username-password/i);
     for (const secret of [password, encodeURIComponent(password), wrong, "7f3a9c1e", "5b2d8e4f"]) {

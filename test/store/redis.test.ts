@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { after, before, describe, it } from "node:test";
 import { BrokerError } from "../../src/errors.ts";
 import { createStore } from "../../src/store/index.ts";
 import type { RedisStore } from "../../src/store/redis.ts";
@@ -199,7 +199,10 @@ describe("redis store: Sentinel", () => {
       assert.equal(await store.replay.consume("jti", Math.floor(Date.now() / 1000) + 60), true);
       assert.equal((await store.rateLimiter.hit("sub", 1, 60)).allowed, true);
       const detail = store.status().detail ?? "";
-      assert.match(detail, new RegExp(`sentinel wifmaster/2 via 127\\.0\\.0\\.1:1,127\\.0\\.0\\.1:${sentinel.port}: ready`));
+      assert.match(
+        detail,
+        new RegExp(`sentinel wifmaster/2 via 127\\.0\\.0\\.1:1,127\\.0\\.0\\.1:${sentinel.port}: ready`),
+      );
       assert.ok(!detail.includes("m@ster"));
       const direct = new Redis({ port: master.port, password, db: 2, lazyConnect: true });
       await direct.connect();
@@ -240,7 +243,9 @@ describe("parseRedisUrl", () => {
       db: 0,
     });
     assert.deepEqual(
-      parseRedisUrl("redis+sentinel://:pw@s1:26380,s2,[::1]/my%20master/4?sentinelPassword=sp&sentinelUsername=su"),
+      parseRedisUrl(
+        "redis+sentinel://:pw@s1:26380,s2,[::1]/my%20master/4?sentinelPassword=sp&sentinelUsername=su",
+      ),
       {
         password: "pw",
         tls: false,
@@ -312,10 +317,14 @@ async function startCluster(n: number): Promise<TestCluster> {
   };
   try {
     for (let i = 0; i < n; i++) {
-      servers.push(await startRedisServer({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"] }));
+      servers.push(
+        await startRedisServer({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"] }),
+      );
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
-    await promisify(execFile)("redis-cli", ["--cluster", "create", ...nodes, "--cluster-yes"], { timeout: 20_000 });
+    await promisify(execFile)("redis-cli", ["--cluster", "create", ...nodes, "--cluster-yes"], {
+      timeout: 20_000,
+    });
     const probe = new Redis({ port: servers[0]?.port ?? 0, host: "127.0.0.1", lazyConnect: true });
     await probe.connect();
     try {

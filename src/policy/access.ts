@@ -1,0 +1,205 @@
+import ipaddr from "ipaddr.js";
+import type { AccessSpec } from "./schema.ts";
+import type { CheckResult } from "./types.ts";
+
+/**
+ * `spec.access` (CONTRACT §5): conditional access by source address and by schedule. Compiled once: every
+ * CIDR parsed and the time zone validated, so a broken rule fails at load and `check` never throws.
+ */
+
+export interface AccessContext {
+  /** The client's address as the socket (or a trusted proxy) reports it; undefined when unknown. */
+  sourceIp: string | undefined;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+export interface CompiledAccess {
+  /** One result per configured rule, `access.sourceCidrs` then `access.schedule`. */
+  check(ctx: AccessContext): CheckResult[];
+}
+
+export class AccessError extends Error {
+  override name = "AccessError";
+}
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Cidr = [Address, number];
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
+type Day = (typeof DAYS)[number];
+
+// ---------------------------------------------------------------------------------------------------------
+// Addresses
+
+/**
+ * Strict parsing: IPv4 only as four decimal parts without leading zeros (ipaddr.js would otherwise read
+ * `010.0.0.1` as octal and `10.1` as 10.0.0.1). An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`, as a dual-stack
+ * Node socket reports IPv4 clients) is the IPv4 address.
+ */
+function parseAddress(text: string): Address | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (!ipaddr.IPv6.isValid(text)) return undefined;
+  const v6 = ipaddr.IPv6.parse(text);
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+}
+
+function parseCidr(text: string): Cidr {
+  const slash = text.indexOf("/");
+  const addrText = slash === -1 ? text : text.slice(0, slash);
+  const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
+  const addr = parseAddress(addrText);
+  if (!addr) throw new AccessError(`sourceCidrs: "${text}" is not an IPv4 or IPv6 address or CIDR`);
+  const max = addr.kind() === "ipv4" ? 32 : 128;
+  let prefix = max;
+  if (prefixText !== undefined) {
+    if (!/^\d{1,3}$/.test(prefixText)) throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
+    // A mapped range (::ffff:10.0.0.0/104) was parsed as IPv4 above: its prefix counts the IPv6 bits.
+    prefix = Number(prefixText) - (addr.kind() === "ipv4" && addrText.includes(":") ? 96 : 0);
+  }
+  if (prefix < 0 || prefix > max) throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
+  const network = ipaddr.parse(networkAddress(addr, prefix));
+  if (network.toString() !== addr.toString()) {
+    // 10.1.2.3/8 is ambiguous (a host? a network?): say which network it would be instead of guessing.
+    throw new AccessError(`sourceCidrs: "${text}" has host bits set; the network is ${network.toString()}/${prefix}`);
+  }
+  return [addr, prefix];
+}
+
+function networkAddress(addr: Address, prefix: number): string {
+  const bytes = addr.toByteArray();
+  const masked = bytes.map((b, i) => {
+    const bits = Math.min(8, Math.max(0, prefix - i * 8));
+    return b & ((0xff << (8 - bits)) & 0xff);
+  });
+  return ipaddr.fromByteArray(masked).toString();
+}
+
+function compileCidrs(cidrs: readonly string[]): (sourceIp: string | undefined) => CheckResult {
+  const ranges = cidrs.map(parseCidr);
+  const check = "access.sourceCidrs";
+  // Messages never echo the address: it is personal data in the audit trail of a denied request.
+  return (sourceIp) => {
+    if (sourceIp === undefined || sourceIp === "") return { check, ok: false, message: "source address is unknown" };
+    const addr = parseAddress(sourceIp);
+    if (!addr) return { check, ok: false, message: "source address is not a valid IP address" };
+    const inRange = ranges.some(([net, prefix]) => net.kind() === addr.kind() && addr.match(net, prefix));
+    return inRange ? { check, ok: true } : { check, ok: false, message: "source address is outside the allowed ranges" };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Time zones
+
+/** Wall-clock fields of an instant in a time zone. `weekday` 0 is Sunday; `month` is 1-based. */
+export interface ZonedTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+  weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * A formatter for an IANA zone (or a fixed offset such as `+05:30`); throws RangeError for an unknown zone.
+ * All DST rules come from the ICU data in Intl: nothing here knows an offset.
+ */
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      weekday: "short",
+    });
+    // Zones may come from expressions evaluated per request; keep the cache bounded.
+    if (formatters.size >= 512) formatters.clear();
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    formatterFor(zone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The wall-clock time of `epochMs` in `zone`. Throws RangeError for an unknown zone. */
+export function zonedTime(epochMs: number, zone: string): ZonedTime {
+  const fields: Record<string, string> = {};
+  for (const p of formatterFor(zone).formatToParts(epochMs)) fields[p.type] = p.value;
+  const num = (k: string) => Number(fields[k]);
+  return {
+    year: num("year"),
+    month: num("month"),
+    day: num("day"),
+    hour: num("hour"),
+    minute: num("minute"),
+    second: num("second"),
+    millisecond: ((epochMs % 1000) + 1000) % 1000,
+    weekday: DAYS.indexOf(fields.weekday as Day),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Schedule
+
+type ScheduleSpec = NonNullable<AccessSpec["schedule"]>;
+
+const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/**
+ * Wall-clock semantics in the policy's zone: `from` inclusive, `to` exclusive, `to` absent = end of day. A
+ * window with `to` before `from` (22:00–06:00) crosses midnight and belongs to the day it starts on, so with
+ * `days: [Fri]` it admits Friday 22:00 to Saturday 06:00. Across DST the wall clock decides: on the night
+ * clocks spring forward the missing hour simply never occurs; on the night they fall back it occurs twice.
+ */
+function compileSchedule(s: ScheduleSpec): (now: number) => CheckResult {
+  if (!isTimeZone(s.timezone)) throw new AccessError(`schedule: unknown time zone "${s.timezone}"`);
+  const zone = formatterFor(s.timezone).resolvedOptions().timeZone;
+  const from = minutes(s.from ?? "00:00");
+  const to = s.to === undefined ? 24 * 60 : minutes(s.to);
+  if (from === to) {
+    throw new AccessError(`schedule: from and to are both ${s.from}; omit both for the whole day`);
+  }
+  const days = new Set<number>((s.days ?? DAYS).map((d) => DAYS.indexOf(d)));
+  const check = "access.schedule";
+  return (now) => {
+    if (!Number.isFinite(now)) return { check, ok: false, message: "the current time is unknown" };
+    const t = zonedTime(now, zone);
+    const at = t.hour * 60 + t.minute;
+    const yesterday = (t.weekday + 6) % 7;
+    const inside = from < to ? days.has(t.weekday) && at >= from && at < to : (days.has(t.weekday) && at >= from) || (days.has(yesterday) && at < to);
+    if (inside) return { check, ok: true };
+    return { check, ok: false, message: `${DAYS[t.weekday]} ${pad(t.hour)}:${pad(t.minute)} ${zone} is outside the schedule` };
+  };
+}
+
+export function compileAccess(spec: AccessSpec): CompiledAccess {
+  const cidrs = spec.sourceCidrs === undefined ? undefined : compileCidrs(spec.sourceCidrs);
+  const schedule = spec.schedule === undefined ? undefined : compileSchedule(spec.schedule);
+  return {
+    check({ sourceIp, now }) {
+      const results: CheckResult[] = [];
+      if (cidrs) results.push(cidrs(sourceIp));
+      if (schedule) results.push(schedule(now));
+      return results;
+    },
+  };
+}
