@@ -3,8 +3,12 @@
 # wif-broker container image.
 #
 #   docker build -t wif-broker:0.1.0 .
+#   docker run --rm -p 8080:8080 wif-broker:0.1.0       # embedded default config: demo only, ephemeral key
 #   docker run --rm -p 8080:8080 \
-#     -v "$PWD/wif-broker.yaml:/etc/wif-broker/wif-broker.yaml:ro" wif-broker:0.1.0
+#     -v "$PWD/wif-broker.yaml:/etc/wif-broker/wif-broker.yaml:ro" \
+#     wif-broker:0.1.0 serve --config /etc/wif-broker/wif-broker.yaml
+#
+# deploy/kubernetes and deploy/compose.yaml show the full setup (config, policies, keys, Redis).
 #
 # Build stage: install with the lockfile, compile TypeScript, drop dev dependencies.
 FROM node:24-bookworm-slim AS build
@@ -25,8 +29,7 @@ RUN npm run build \
 
 # Runtime stage: Node 24 slim, no build tools, non-root.
 FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production \
-    WIF_BROKER_CONFIG=/etc/wif-broker/wif-broker.yaml
+ENV NODE_ENV=production
 WORKDIR /app
 # uid/gid 10001: outside the ranges Debian and most hosts hand out, matches runAsUser in deploy/kubernetes.
 # /etc/wif-broker/{config,policies,keys} are mount points (ConfigMaps and a Secret in Kubernetes,

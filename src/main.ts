@@ -51,6 +51,11 @@ export class StartupError extends Error {
 export async function startBroker(config: Config, options: BrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
+  // Google's SDK logging prints request and response bodies, minted access tokens included: never on here.
+  if (process.env.GOOGLE_SDK_NODE_LOGGING) {
+    logger.warn({}, "GOOGLE_SDK_NODE_LOGGING is set: cleared, because it would log minted access tokens");
+    delete process.env.GOOGLE_SDK_NODE_LOGGING;
+  }
   const metrics = createMetrics();
 
   let keys: SigningKeySet;

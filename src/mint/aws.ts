@@ -92,35 +92,11 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
         call.mode === "webIdentity" ? signWebIdentityToken(options.signer, grant, call, ctx.now) : "";
       let credentials: Credentials | undefined;
       try {
-        credentials = await withRetry(
-          async () => {
-            const input = {
-              RoleArn: call.roleArn,
-              RoleSessionName: call.sessionName,
-              DurationSeconds: call.durationSeconds,
-              ...(call.policy === undefined ? {} : { Policy: call.policy }),
-            };
-            const out =
-              call.mode === "webIdentity"
-                ? await sts.send(
-                    new AssumeRoleWithWebIdentityCommand({ ...input, WebIdentityToken: webIdentityToken }),
-                    {
-                      abortSignal: ctx.signal,
-                    },
-                  )
-                : await sts.send(
-                    new AssumeRoleCommand({
-                      ...input,
-                      ...(call.tags.length ? { Tags: call.tags } : {}),
-                      ...(call.transitiveTagKeys.length ? { TransitiveTagKeys: call.transitiveTagKeys } : {}),
-                      ...(call.sourceIdentity === undefined ? {} : { SourceIdentity: call.sourceIdentity }),
-                    }),
-                    { abortSignal: ctx.signal },
-                  );
-            return out.Credentials;
-          },
-          { ...options.retry, signal: ctx.signal, isRetryable: isRetryableUpstream },
-        );
+        credentials = await withRetry(() => assume(sts, call, webIdentityToken, ctx.signal), {
+          ...options.retry,
+          signal: ctx.signal,
+          isRetryable: isRetryableUpstream,
+        });
       } catch (error) {
         throw upstreamError("aws", error, ctx.signal);
       }
@@ -131,6 +107,32 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       return token;
     },
   };
+}
+
+/** One STS call. Web identity: tags and source identity ride in the JWT; AssumeRole: they are parameters. */
+async function assume(
+  sts: STSClient,
+  call: StsCall,
+  webIdentityToken: string,
+  abortSignal: AbortSignal,
+): Promise<Credentials | undefined> {
+  const input = {
+    RoleArn: call.roleArn,
+    RoleSessionName: call.sessionName,
+    DurationSeconds: call.durationSeconds,
+    ...(call.policy === undefined ? {} : { Policy: call.policy }),
+  };
+  if (call.mode === "webIdentity") {
+    const command = new AssumeRoleWithWebIdentityCommand({ ...input, WebIdentityToken: webIdentityToken });
+    return (await sts.send(command, { abortSignal })).Credentials;
+  }
+  const command = new AssumeRoleCommand({
+    ...input,
+    ...(call.tags.length ? { Tags: call.tags } : {}),
+    ...(call.transitiveTagKeys.length ? { TransitiveTagKeys: call.transitiveTagKeys } : {}),
+    ...(call.sourceIdentity === undefined ? {} : { SourceIdentity: call.sourceIdentity }),
+  });
+  return (await sts.send(command, { abortSignal })).Credentials;
 }
 
 function signWebIdentityToken(signer: TokenSigner, grant: Grant, call: StsCall, nowMs: number): string {

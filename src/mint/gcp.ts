@@ -24,7 +24,7 @@ type ClientOptions = NonNullable<ConstructorParameters<typeof IAMCredentialsClie
  */
 export interface GcpAuthClient {
   getRequestHeaders(url?: string | URL): Promise<unknown>;
-  fetch(...args: never[]): Promise<unknown>;
+  fetch(input: string | URL, init?: RequestInit): Promise<unknown>;
 }
 
 export interface GcpMinterOptions {

@@ -1,4 +1,5 @@
 import pino from "pino";
+import { safeError } from "./sanitize.ts";
 
 /** Operational log (stderr). Audit lines are separate (stdout). Neither ever carries a token, credential or key. */
 export interface Logger {
@@ -31,7 +32,10 @@ const REDACT = [
 ];
 
 export function createLogger(level = process.env.LOG_LEVEL ?? "info", destination: pino.DestinationStream = pino.destination(2)): Logger {
-  return pino({ level, base: { service: "wif-broker" }, redact: { paths: REDACT, censor: "[redacted]" } }, destination);
+  return pino(
+    { level, base: { service: "wif-broker" }, redact: { paths: REDACT, censor: "[redacted]" }, serializers: { err: safeError } },
+    destination,
+  );
 }
 
 /** For tests and tools that want to see exactly what would have been logged. */
@@ -39,7 +43,7 @@ export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = (level: string) => (obj: object, msg?: string) => {
     const err = (obj as { err?: unknown }).err;
-    const safe = err instanceof Error ? { ...obj, err: { name: err.name, message: err.message } } : obj;
+    const safe = err === undefined ? obj : { ...obj, err: safeError(err) };
     lines.push(JSON.stringify({ level, ...safe, msg }));
   };
   return { lines, debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };

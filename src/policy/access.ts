@@ -53,15 +53,19 @@ function parseCidr(text: string): Cidr {
   const max = addr.kind() === "ipv4" ? 32 : 128;
   let prefix = max;
   if (prefixText !== undefined) {
-    if (!/^\d{1,3}$/.test(prefixText)) throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
+    if (!/^\d{1,3}$/.test(prefixText))
+      throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
     // A mapped range (::ffff:10.0.0.0/104) was parsed as IPv4 above: its prefix counts the IPv6 bits.
     prefix = Number(prefixText) - (addr.kind() === "ipv4" && addrText.includes(":") ? 96 : 0);
   }
-  if (prefix < 0 || prefix > max) throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
+  if (prefix < 0 || prefix > max)
+    throw new AccessError(`sourceCidrs: "${text}" has an invalid prefix length`);
   const network = ipaddr.parse(networkAddress(addr, prefix));
   if (network.toString() !== addr.toString()) {
     // 10.1.2.3/8 is ambiguous (a host? a network?): say which network it would be instead of guessing.
-    throw new AccessError(`sourceCidrs: "${text}" has host bits set; the network is ${network.toString()}/${prefix}`);
+    throw new AccessError(
+      `sourceCidrs: "${text}" has host bits set; the network is ${network.toString()}/${prefix}`,
+    );
   }
   return [addr, prefix];
 }
@@ -80,11 +84,14 @@ function compileCidrs(cidrs: readonly string[]): (sourceIp: string | undefined) 
   const check = "access.sourceCidrs";
   // Messages never echo the address: it is personal data in the audit trail of a denied request.
   return (sourceIp) => {
-    if (sourceIp === undefined || sourceIp === "") return { check, ok: false, message: "source address is unknown" };
+    if (sourceIp === undefined || sourceIp === "")
+      return { check, ok: false, message: "source address is unknown" };
     const addr = parseAddress(sourceIp);
     if (!addr) return { check, ok: false, message: "source address is not a valid IP address" };
     const inRange = ranges.some(([net, prefix]) => net.kind() === addr.kind() && addr.match(net, prefix));
-    return inRange ? { check, ok: true } : { check, ok: false, message: "source address is outside the allowed ranges" };
+    return inRange
+      ? { check, ok: true }
+      : { check, ok: false, message: "source address is outside the allowed ranges" };
   };
 }
 
@@ -185,9 +192,16 @@ function compileSchedule(s: ScheduleSpec): (now: number) => CheckResult {
     const t = zonedTime(now, zone);
     const at = t.hour * 60 + t.minute;
     const yesterday = (t.weekday + 6) % 7;
-    const inside = from < to ? days.has(t.weekday) && at >= from && at < to : (days.has(t.weekday) && at >= from) || (days.has(yesterday) && at < to);
+    const inside =
+      from < to
+        ? days.has(t.weekday) && at >= from && at < to
+        : (days.has(t.weekday) && at >= from) || (days.has(yesterday) && at < to);
     if (inside) return { check, ok: true };
-    return { check, ok: false, message: `${DAYS[t.weekday]} ${pad(t.hour)}:${pad(t.minute)} ${zone} is outside the schedule` };
+    return {
+      check,
+      ok: false,
+      message: `${DAYS[t.weekday]} ${pad(t.hour)}:${pad(t.minute)} ${zone} is outside the schedule`,
+    };
   };
 }
 

@@ -1148,6 +1148,9 @@ function dockerfileProblems(text: string, dockerignore: string): string[] {
   if (!/\bCMD\b/.test(hc) || !hc.includes("/healthz") || /^NONE\b/.test(hc)) {
     fail("Dockerfile: the final stage needs a HEALTHCHECK CMD probing /healthz");
   }
+  const hcCmd = /\bCMD\s+(.*)$/s.exec(hc)?.[1] ?? "";
+  if (hcCmd.startsWith("[") && !execForm(hcCmd))
+    fail("Dockerfile: HEALTHCHECK CMD exec form is not valid JSON");
   if (/\b(curl|wget)\b/.test(hc))
     fail("Dockerfile: HEALTHCHECK must not need curl or wget (absent from slim images)");
   if (!hc.includes(String(BROKER_PORT))) fail(`Dockerfile: HEALTHCHECK must probe port ${BROKER_PORT}`);
@@ -1781,6 +1784,11 @@ const dockerMutations: Array<[string, (t: string) => string, RegExp, ((i: string
         "HEALTHCHECK CMD curl -f http://127.0.0.1:8080/healthz\n",
       ),
     /must not need curl/,
+  ],
+  [
+    "HEALTHCHECK not JSON",
+    (t) => t.replace('process.exit(1))"]', "process.exit(1))]"),
+    /HEALTHCHECK CMD exec form is not valid JSON/,
   ],
   ["npm install", (t) => t.replace("RUN npm ci --ignore-scripts", "RUN npm install"), /"npm install" in RUN/],
   [

@@ -1,0 +1,179 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { DEFAULT_TTL_SECONDS, type DecisionLimits, explain } from "../policy/evaluate.ts";
+import { parseFixtureFile, runFixtureCase } from "../policy/fixtures.ts";
+import { lintPolicy } from "../policy/lint.ts";
+import { type CompileResult, compilePolicyFiles, formatProblem } from "../policy/parse.ts";
+import { policySchema } from "../policy/schema.ts";
+import type { Decision } from "../policy/types.ts";
+import { readPolicyFiles } from "../runtime/policy-source.ts";
+import { CliError, parseFlags } from "./shared.ts";
+
+const USAGE = `Usage:
+  wif-broker policy validate [PATH] [--strict] [--config F]
+  wif-broker policy test [PATH] [--config F]
+  wif-broker policy explain (--claims F | --token JWT) --provider NAME --audience A [--scope S]
+                            [--source-ip IP] [--time ISO] [--policies PATH] [--config F] [--json]
+  wif-broker policy schema`;
+
+/** The JSON Schema of policy files, generated from the very schema the loader validates with. */
+export function policyJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(policySchema, { io: "input", unrepresentable: "any" }),
+    $id: "https://wif-broker.dev/schema/trust-policy.schema.json",
+    title: "wif-broker TrustPolicy",
+  };
+}
+
+interface PolicyContext {
+  config: Config | undefined;
+  path: string;
+  limits: DecisionLimits;
+  providerIssuers: Map<string, string>;
+}
+
+function context(pathArg: string | undefined, configPath: string | undefined): PolicyContext {
+  const config = configPath ? loadConfig({ path: configPath, env: {} }).config : undefined;
+  const path = resolve(pathArg ?? config?.policies ?? "policies");
+  if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`, 1);
+  const maxTtl = config?.limits.maxTtl ?? 3600;
+  return {
+    config,
+    path,
+    limits: { maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, maxTtl) },
+    providerIssuers: new Map((config?.providers ?? []).map((p) => [p.name, p.issuer])),
+  };
+}
+
+function compile(ctx: PolicyContext): CompileResult {
+  const known = ctx.config ? { knownProviders: new Set(ctx.config.providers.map((p) => p.name)) } : {};
+  return compilePolicyFiles(readPolicyFiles(ctx.path), known);
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function validate(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, { strict: { type: "boolean", default: false }, config: { type: "string" } }, true);
+  const ctx = context(positionals[0], values.config);
+  const { set, problems } = compile(ctx);
+  for (const p of problems) out(`error: ${formatProblem(p)}`);
+  let warnings = 0;
+  for (const policy of set.policies) {
+    for (const f of lintPolicy(policy.spec, { providerIssuers: ctx.providerIssuers })) {
+      warnings++;
+      out(`${values.strict ? "error" : f.severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`);
+    }
+  }
+  out(`${set.size} ${set.size === 1 ? "policy" : "policies"}, ${problems.length} error(s), ${warnings} warning(s)`);
+  return problems.length > 0 || (values.strict && warnings > 0) ? 1 : 0;
+}
+
+function fixtureFiles(path: string): string[] {
+  const dir = statSync(path).isDirectory() ? path : dirname(path);
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith(".")) continue;
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (/\.test\.ya?ml$/.test(e.name)) found.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  return found.sort();
+}
+
+async function test(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, { config: { type: "string" } }, true);
+  const ctx = context(positionals[0], values.config);
+  const { set, problems } = compile(ctx);
+  if (problems.length > 0) {
+    for (const p of problems) out(`error: ${formatProblem(p)}`);
+    return 1;
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const file of fixtureFiles(ctx.path)) {
+    for (const c of parseFixtureFile(readFileSync(file, "utf8"), file)) {
+      const r = runFixtureCase(set, c, ctx.limits, Date.now());
+      if (r.passed) passed++;
+      else failed++;
+      out(`${r.passed ? "ok  " : "FAIL"} ${file}: ${r.name}: ${r.message}`);
+    }
+  }
+  out(`${passed} passed, ${failed} failed`);
+  return failed > 0 || passed === 0 ? 1 : 0;
+}
+
+/** The claims of a JWT, decoded without verification: explain is an offline what-if tool. */
+function decodeClaims(token: string): Record<string, unknown> {
+  const payload = token.trim().split(".")[1];
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload ?? "", "base64url").toString("utf8"));
+    if (typeof claims === "object" && claims !== null && !Array.isArray(claims)) return claims as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new CliError("--token is not a JWT with a JSON object payload", 1);
+}
+
+function renderTrace(d: Decision): string[] {
+  const lines = [d.allow ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s` : `DENY (${d.reason}): ${d.detail}`];
+  for (const t of d.trace) {
+    lines.push(`  ${t.admitted ? "✓" : "✗"} ${t.policy}`);
+    for (const c of t.checks) lines.push(`      ${c.ok ? "ok  " : "FAIL"} ${c.check}${c.message ? `: ${c.message}` : ""}`);
+  }
+  return lines;
+}
+
+async function explainCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    claims: { type: "string" },
+    token: { type: "string" },
+    provider: { type: "string" },
+    audience: { type: "string" },
+    scope: { type: "string" },
+    "source-ip": { type: "string" },
+    time: { type: "string" },
+    policies: { type: "string" },
+    config: { type: "string" },
+    json: { type: "boolean", default: false },
+  });
+  if (!values.provider || !values.audience) throw new CliError(`--provider and --audience are required\n${USAGE}`);
+  if (Boolean(values.claims) === Boolean(values.token)) throw new CliError("give exactly one of --claims F and --token JWT");
+  const claims = values.claims ? (JSON.parse(readFileSync(values.claims, "utf8")) as Record<string, unknown>) : decodeClaims(values.token ?? "");
+  const ctx = context(values.policies, values.config);
+  const { set, problems } = compile(ctx);
+  for (const p of problems) out(`error: ${formatProblem(p)}`);
+  const now = values.time ? Date.parse(values.time) : Date.now();
+  if (Number.isNaN(now)) throw new CliError("--time is not an ISO-8601 time");
+  const decision = explain(
+    set,
+    { provider: values.provider, subject: typeof claims.sub === "string" ? claims.sub : "", claims },
+    { audience: values.audience, scopes: values.scope ? values.scope.split(" ").filter(Boolean) : null, sourceIp: values["source-ip"], now },
+    ctx.limits,
+  );
+  if (values.json) out(JSON.stringify(decision, null, 2));
+  else for (const line of renderTrace(decision)) out(line);
+  return decision.allow ? 0 : 1;
+}
+
+export async function runPolicy(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "validate":
+      return validate(rest);
+    case "test":
+      return test(rest);
+    case "explain":
+      return explainCommand(rest);
+    case "schema":
+      out(JSON.stringify(policyJsonSchema(), null, 2));
+      return 0;
+    default:
+      out(USAGE);
+      return sub === "--help" || sub === "-h" ? 0 : 2;
+  }
+}

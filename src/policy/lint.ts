@@ -1,0 +1,430 @@
+import { compileMatcher } from "./matcher.ts";
+import { parseClaimKey } from "./pointer.ts";
+import type { MatcherInput, TrustPolicy } from "./schema.ts";
+
+/**
+ * `wif-broker policy validate` lint (CONTRACT §5): policies that load fine but admit more than their author
+ * meant. One table of rules; each rule is a small function over a pre-digested view of the policy and says
+ * what to pin instead. Contract rules are warnings (the CLI turns them into errors with --strict).
+ */
+
+export interface LintFinding {
+  rule: string;
+  severity: "warning" | "error";
+  /** Where in the policy document, e.g. `spec.match.repository`. */
+  path: string;
+  message: string;
+}
+
+export interface LintContext {
+  /** Provider name → issuer URL from the config; may be empty, and then a provider's name is all there is. */
+  providerIssuers: ReadonlyMap<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Platforms
+
+type Platform = "github" | "gitlab" | "google" | "terraform";
+
+interface PlatformInfo {
+  label: string;
+  /** The issuer shared by every customer of the platform. */
+  multiTenantIssuer: string;
+  /** Other issuers of the same platform, scoped to one customer (and so not multi-tenant). */
+  scopedIssuer?: RegExp;
+  /** Claims whose exact value pins the tenant by an ID that is never reused. */
+  tenantPins: readonly string[];
+  pinAdvice: string;
+}
+
+const PLATFORMS: Readonly<Record<Platform, PlatformInfo>> = {
+  github: {
+    label: "GitHub Actions",
+    multiTenantIssuer: "https://token.actions.githubusercontent.com",
+    // GitHub Enterprise Cloud's custom issuer (include_enterprise_slug) and GitHub Enterprise Server.
+    scopedIssuer: /^https:\/\/(token\.actions\.githubusercontent\.com\/[^/]+|[^/]+\/_services\/token)\/?$/,
+    tenantPins: ["repository_owner_id", "repository_id"],
+    pinAdvice: 'match repository_owner_id (and repository_id) exactly, e.g. repository_owner_id: "1342004"',
+  },
+  gitlab: {
+    label: "GitLab.com",
+    multiTenantIssuer: "https://gitlab.com",
+    tenantPins: ["namespace_id", "project_id"],
+    pinAdvice: 'match namespace_id (or project_id) exactly, e.g. namespace_id: "72"',
+  },
+  google: {
+    label: "Google",
+    multiTenantIssuer: "https://accounts.google.com",
+    tenantPins: [
+      "sub",
+      "azp",
+      "email",
+      "google/compute_engine/project_number",
+      "google/compute_engine/project_id",
+    ],
+    pinAdvice: "match sub (the service account's unique ID) or email exactly",
+  },
+  terraform: {
+    label: "HCP Terraform",
+    multiTenantIssuer: "https://app.terraform.io",
+    tenantPins: ["terraform_organization_id"],
+    pinAdvice: "match terraform_organization_id exactly",
+  },
+};
+
+/** Without a config, these provider names stand for the multi-tenant issuers (CONTRACT §6). */
+const PROVIDER_NAMES: Readonly<Record<string, Platform>> = { github: "github", gitlab: "gitlab" };
+
+interface Provider {
+  name: string;
+  platform: Platform | undefined;
+  multiTenant: boolean;
+  /** How the finding names it: the issuer when known. */
+  described: string;
+}
+
+const stripSlash = (url: string) => url.replace(/\/+$/, "");
+
+function describeProvider(name: string, ctx: LintContext): Provider {
+  const issuer = ctx.providerIssuers.get(name);
+  if (issuer === undefined) {
+    const platform = PROVIDER_NAMES[name.toLowerCase()];
+    return { name, platform, multiTenant: platform !== undefined, described: `"${name}"` };
+  }
+  const described = `"${name}" (${issuer})`;
+  for (const [platform, info] of Object.entries(PLATFORMS) as Array<[Platform, PlatformInfo]>) {
+    if (stripSlash(issuer) === info.multiTenantIssuer)
+      return { name, platform, multiTenant: true, described };
+    if (info.scopedIssuer?.test(issuer)) return { name, platform, multiTenant: false, described };
+  }
+  return { name, platform: undefined, multiTenant: false, described };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The policy, digested
+
+interface MatchEntry {
+  key: string;
+  /** The claim path as `a/b/c` whether the key was a name or a JSON Pointer. */
+  claim: string;
+  matcher: MatcherInput;
+  path: string;
+}
+
+interface Subject {
+  policy: TrustPolicy;
+  providers: Provider[];
+  match: MatchEntry[];
+}
+
+type Issue = { path: string; message: string };
+
+function digest(policy: TrustPolicy, ctx: LintContext): Subject {
+  const names = typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
+  return {
+    policy,
+    providers: names.map((n) => describeProvider(n, ctx)),
+    match: Object.entries(policy.spec.match).map(([key, matcher]) => ({
+      key,
+      claim: parseClaimKey(key).join("/"),
+      matcher,
+      path: `spec.match.${key}`,
+    })),
+  };
+}
+
+type Literal = string | number | boolean;
+
+/** The literal values an exact or `in` matcher accepts; undefined for glob, regex and not. */
+function exactValues(m: MatcherInput): readonly Literal[] | undefined {
+  if (typeof m !== "object") return [m];
+  if ("in" in m) return m.in;
+  if ("glob" in m && !/[*?]/.test(m.glob)) return [m.glob];
+  if ("regex" in m && !/[\\^$.|?*+()[\]{}]/.test(m.regex)) return [m.regex];
+  return undefined;
+}
+
+/** The literal text every matching value starts with (glob and regex up to the first wildcard). */
+function literalPrefixes(m: MatcherInput): readonly string[] {
+  const exact = exactValues(m);
+  if (exact) return exact.map(String);
+  if (typeof m === "object" && "glob" in m) return [m.glob.split(/[*?]/, 1)[0] ?? ""];
+  if (typeof m === "object" && "regex" in m && !m.regex.includes("|")) {
+    return [m.regex.replace(/^\^/, "").split(/[\\^$.|?*+()[\]{}]/, 1)[0] ?? ""];
+  }
+  return [];
+}
+
+const isNegative = (m: MatcherInput) => typeof m === "object" && "not" in m;
+const entry = (s: Subject, claim: string) => s.match.find((e) => e.claim === claim);
+/** Is the claim pinned to one or a few exact values? */
+const pinned = (s: Subject, claim: string) => {
+  const e = entry(s, claim);
+  return e !== undefined && exactValues(e.matcher) !== undefined;
+};
+/** Is the claim constrained at all (anything but a `not`)? */
+const constrained = (s: Subject, claim: string) => {
+  const e = entry(s, claim);
+  return e !== undefined && !isNegative(e.matcher);
+};
+
+/** GitHub's immutable subject `repo:OWNER@OWNER_ID/REPO@REPO_ID:…` carries the IDs in `sub` itself. */
+const IMMUTABLE_GITHUB_SUB = /^repo:[^/@:]+@\d+\//;
+const subPrefixes = (s: Subject) => {
+  const e = entry(s, "sub");
+  return e && !isNegative(e.matcher) ? literalPrefixes(e.matcher) : [];
+};
+const subPinsGithubOwner = (s: Subject) => {
+  const prefixes = subPrefixes(s);
+  return prefixes.length > 0 && prefixes.every((p) => IMMUTABLE_GITHUB_SUB.test(p));
+};
+
+const hours = (seconds: number) => `${Math.round((seconds / 3600) * 100) / 100}h`;
+
+// ---------------------------------------------------------------------------------------------------------
+// Rules
+
+/** A name that can be released and re-registered by someone else, and the ID that cannot. */
+const NAME_CLAIMS: ReadonlyArray<{ name: string; id: string }> = [
+  { name: "repository", id: "repository_id" },
+  { name: "repository_owner", id: "repository_owner_id" },
+  { name: "actor", id: "actor_id" },
+  { name: "project_path", id: "project_id" },
+  { name: "namespace_path", id: "namespace_id" },
+  { name: "user_login", id: "user_id" },
+];
+
+/** Claims GitHub and GitLab send as strings, numbers and booleans included ("892834", "true"). */
+const STRING_CLAIMS = new Set([
+  "repository_id",
+  "repository_owner_id",
+  "actor_id",
+  "run_id",
+  "run_number",
+  "run_attempt",
+  "check_run_id",
+  "ref_protected",
+  "namespace_id",
+  "project_id",
+  "user_id",
+  "pipeline_id",
+  "job_id",
+  "environment_protected",
+]);
+
+const DANGEROUS_EVENTS: ReadonlyArray<{ event: string; why: string }> = [
+  {
+    event: "pull_request_target",
+    why: "runs with the base repository's identity for pull requests, including ones from forks",
+  },
+  {
+    event: "workflow_run",
+    why: "runs with the repository's identity after another workflow, including one a fork's pull request started",
+  },
+];
+
+const K8S_UID = "kubernetes.io/serviceaccount/uid";
+const K8S_NAME_CLAIMS = ["kubernetes.io/serviceaccount/name", "kubernetes.io/namespace"];
+
+interface Rule {
+  id: string;
+  severity: LintFinding["severity"];
+  summary: string;
+  check(s: Subject): Issue[];
+}
+
+export const LINT_RULES: readonly Rule[] = [
+  {
+    id: "multi-tenant-unpinned",
+    severity: "warning",
+    summary: "a multi-tenant issuer (GitHub, GitLab.com, …) without the owner's or namespace's ID pinned",
+    check: (s) =>
+      s.providers.flatMap((p) => {
+        if (!p.multiTenant || p.platform === undefined) return [];
+        const info = PLATFORMS[p.platform];
+        if (info.tenantPins.some((c) => pinned(s, c))) return [];
+        if (p.platform === "github" && subPinsGithubOwner(s)) return [];
+        return [
+          {
+            path: "spec.match",
+            message: `provider ${p.described} issues tokens for every ${info.label} customer, and this policy pins no owner ID: ${info.pinAdvice}`,
+          },
+        ];
+      }),
+  },
+  {
+    id: "wildcard-only",
+    severity: "warning",
+    summary: "a match made only of globs, regexes and nots",
+    check: (s) => {
+      if (s.match.length === 0) {
+        return [
+          {
+            path: "spec.match",
+            message: "match is empty: every token of the provider passes it; pin claims to exact values",
+          },
+        ];
+      }
+      if (s.match.some((e) => exactValues(e.matcher) !== undefined)) return [];
+      return [
+        {
+          path: "spec.match",
+          message:
+            "every match entry is a glob, regex or not: pin at least one claim to an exact value, preferably an ID",
+        },
+      ];
+    },
+  },
+  {
+    id: "dangerous-event",
+    severity: "warning",
+    summary: "pull_request_target or workflow_run admitted by event_name",
+    check: (s) => {
+      const e = entry(s, "event_name");
+      if (!e) return [];
+      let matcher: ReturnType<typeof compileMatcher>;
+      try {
+        matcher = compileMatcher(e.matcher);
+      } catch {
+        return []; // an invalid pattern is a compile error, reported by the loader
+      }
+      return DANGEROUS_EVENTS.filter((d) => matcher.test(d.event)).map((d) => ({
+        path: e.path,
+        message: `event_name admits ${d.event}, which ${d.why}; list the events you mean, e.g. { in: [push, workflow_dispatch] }`,
+      }));
+    },
+  },
+  {
+    id: "reusable-workflow-unpinned",
+    severity: "warning",
+    summary: "workflow or workflow_ref matched without job_workflow_ref",
+    check: (s) => {
+      if (constrained(s, "job_workflow_ref")) return [];
+      if (subPrefixes(s).some((p) => p.includes("job_workflow_ref:"))) return [];
+      return ["workflow_ref", "workflow"].flatMap((claim) => {
+        const e = entry(s, claim);
+        if (!e || isNegative(e.matcher)) return [];
+        const what =
+          claim === "workflow"
+            ? "workflow is a display name any workflow file in the repository can claim"
+            : "workflow_ref is the calling workflow; a job that runs a reusable workflow runs that workflow's code";
+        return [
+          {
+            path: e.path,
+            message: `${what}: match job_workflow_ref (the workflow file and ref the job runs) instead`,
+          },
+        ];
+      });
+    },
+  },
+  {
+    id: "k8s-name-without-uid",
+    severity: "warning",
+    summary: "a Kubernetes service account matched by name without its UID",
+    check: (s) => {
+      if (pinned(s, K8S_UID)) return [];
+      const byName = s.match.filter(
+        (e) =>
+          !isNegative(e.matcher) &&
+          (K8S_NAME_CLAIMS.includes(e.claim) ||
+            (e.claim === "sub" &&
+              literalPrefixes(e.matcher).some((p) => p.startsWith("system:serviceaccount:")))),
+      );
+      const first = byName[0];
+      if (!first) return [];
+      const what =
+        first.claim === "kubernetes.io/namespace" && byName.length === 1
+          ? "the namespace is matched by name, which admits every service account created in it, now or later"
+          : "the service account is matched by name, which also admits an account deleted and re-created under that name";
+      return [{ path: first.path, message: `${what}; pin /kubernetes.io/serviceaccount/uid exactly` }];
+    },
+  },
+  {
+    id: "ttl-over-hour",
+    severity: "warning",
+    summary: "a grant or target lifetime over one hour",
+    check: (s) => {
+      const { grant } = s.policy.spec;
+      const lifetimes: Array<[string, number | undefined]> = [["spec.grant.ttl", grant.ttl]];
+      grant.targets.forEach((t, i) => {
+        const at = `spec.grant.targets[${i}]`;
+        lifetimes.push(
+          [`${at}.ttl`, t.ttl],
+          [`${at}.aws.duration`, t.aws?.duration],
+          [`${at}.gcp.lifetime`, t.gcp?.lifetime],
+          [`${at}.kubernetes.expiration`, t.kubernetes?.expiration],
+        );
+      });
+      return lifetimes
+        .filter((l): l is [string, number] => l[1] !== undefined && l[1] > 3600)
+        .map(([path, seconds]) => ({
+          path,
+          message: `lifetime ${hours(seconds)} is over one hour; issue short-lived credentials (15m is typical) and let the workload exchange again`,
+        }));
+    },
+  },
+  {
+    id: "name-without-id",
+    severity: "warning",
+    summary: "a repository, owner, project or user matched by name without its ID",
+    check: (s) => {
+      const named = NAME_CLAIMS.flatMap(({ name, id }) => {
+        const e = entry(s, name);
+        if (!e || isNegative(e.matcher) || pinned(s, id)) return [];
+        return [
+          {
+            path: e.path,
+            message: `${name} is a name that can be deleted and re-registered by someone else; also pin ${id} exactly`,
+          },
+        ];
+      });
+      const sub = entry(s, "sub");
+      const prefixes = subPrefixes(s);
+      const legacyGithubSub =
+        prefixes.some((p) => p.startsWith("repo:") && !IMMUTABLE_GITHUB_SUB.test(p)) &&
+        !pinned(s, "repository_owner_id") &&
+        !pinned(s, "repository_id");
+      const gitlabSub = prefixes.some((p) => p.startsWith("project_path:")) && !pinned(s, "project_id");
+      if (sub && (legacyGithubSub || gitlabSub)) {
+        const advice = legacyGithubSub
+          ? "pin repository_owner_id and repository_id, or match GitHub's immutable sub repo:OWNER@OWNER_ID/REPO@REPO_ID:…"
+          : "pin project_id (and namespace_id)";
+        named.push({ path: sub.path, message: `sub names the repository, not its ID; ${advice}` });
+      }
+      return named;
+    },
+  },
+  {
+    id: "literal-type-mismatch",
+    severity: "error",
+    summary: "a number or boolean matched against a claim that tokens carry as a string",
+    check: (s) =>
+      s.match.flatMap((e) => {
+        if (!STRING_CLAIMS.has(e.claim)) return [];
+        const bad = nonStrings(e.matcher);
+        if (bad.literals.length === 0) return [];
+        const shown = bad.literals.map((l) => JSON.stringify(l)).join(", ");
+        const quoted = bad.literals.map((l) => JSON.stringify(String(l))).join(", ");
+        const effect = bad.negated ? "so the not never excludes anything" : "so it never matches";
+        return [
+          {
+            path: e.path,
+            message: `${e.claim} is a string in tokens; ${shown} is not a string and values are never converted, ${effect}: quote it (${quoted})`,
+          },
+        ];
+      }),
+  },
+];
+
+function nonStrings(m: MatcherInput, negated = false): { literals: Literal[]; negated: boolean } {
+  if (typeof m === "object" && "not" in m) return nonStrings(m.not, !negated);
+  const values = typeof m !== "object" ? [m] : "in" in m ? m.in : [];
+  return { literals: values.filter((v) => typeof v !== "string"), negated };
+}
+
+export function lintPolicy(policy: TrustPolicy, ctx: LintContext): LintFinding[] {
+  const subject = digest(policy, ctx);
+  return LINT_RULES.flatMap((rule) =>
+    rule.check(subject).map((issue) => ({ rule: rule.id, severity: rule.severity, ...issue })),
+  );
+}
