@@ -24,7 +24,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     else app.post(path, handler);
     app.all(path, (c) => {
       c.header("Allow", method === "GET" ? "GET, HEAD" : "POST");
-      return c.json({ error: "invalid_request", error_description: `method not allowed (request id ${c.get("requestId")})` }, 405);
+      return c.json(
+        {
+          error: "invalid_request",
+          error_description: `method not allowed (request id ${c.get("requestId")})`,
+        },
+        405,
+      );
     });
   };
 
@@ -36,11 +42,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   only("GET", "/readyz", readyzRoute(deps));
   only("GET", "/metrics", metricsRoute(deps));
 
-  app.notFound((c) => c.json({ error: "not_found", error_description: `no such endpoint (request id ${c.get("requestId")})` }, 404));
+  app.notFound((c) =>
+    c.json(
+      { error: "not_found", error_description: `no such endpoint (request id ${c.get("requestId")})` },
+      404,
+    ),
+  );
   // The one error boundary: a generic 500, never a stack trace or an upstream message.
   app.onError((err, c) => {
     deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
-    return c.json({ error: "server_error", error_description: `internal error (request id ${c.get("requestId")})` }, 500);
+    return c.json(
+      { error: "server_error", error_description: `internal error (request id ${c.get("requestId")})` },
+      500,
+    );
   });
   return app;
 }

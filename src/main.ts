@@ -60,15 +60,31 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
   let keys: SigningKeySet;
   if (config.signing.keysDir) {
-    keys = new SigningKeySet(loadSigningKeys(config.signing.keysDir, config.signing.algorithm), config.issuer, clock);
+    keys = new SigningKeySet(
+      loadSigningKeys(config.signing.keysDir, config.signing.algorithm),
+      config.issuer,
+      clock,
+    );
   } else {
-    logger.warn({ algorithm: config.signing.algorithm }, "no signing.keysDir: using an ephemeral key; issued tokens stop verifying on restart");
+    logger.warn(
+      { algorithm: config.signing.algorithm },
+      "no signing.keysDir: using an ephemeral key; issued tokens stop verifying on restart",
+    );
     keys = new SigningKeySet([ephemeralSigningKey(config.signing.algorithm)], config.issuer, clock);
   }
 
-  const policies = new PolicySource(config.policies, { knownProviders: new Set(config.providers.map((p) => p.name)) }, logger, metrics);
+  const policies = new PolicySource(
+    config.policies,
+    {
+      knownProviders: new Set(config.providers.map((p) => p.name)),
+      providerIssuers: new Map(config.providers.map((p) => [p.name, p.issuer])),
+    },
+    logger,
+    metrics,
+  );
   const problems = policies.reload();
-  if (problems.length > 0) throw new StartupError(`invalid policies:\n${problems.map(formatProblem).join("\n")}`);
+  if (problems.length > 0)
+    throw new StartupError(`invalid policies:\n${problems.map(formatProblem).join("\n")}`);
   if (options.watchPolicies !== false) policies.watch();
 
   const store = createStore(config.store.redis, {
@@ -78,7 +94,12 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       logger.warn({ operation: e.op, error: e.message }, "store error");
     },
   });
-  const providers = createProviders(config, { clock, metrics, ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}), ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}) });
+  const providers = createProviders(config, {
+    clock,
+    metrics,
+    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+    ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
+  });
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
   const exchange = new ExchangeService({
     verifier,
@@ -125,8 +146,12 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
   const server = await listen(app.fetch, config.listen.host, config.listen.port);
   const port = (server.address() as AddressInfo).port;
-  const host = config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
-  logger.info({ port, issuer: config.issuer, policies: policies.status().policies, store: store.status().kind }, "wif-broker listening");
+  const host =
+    config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
+  logger.info(
+    { port, issuer: config.issuer, policies: policies.status().policies, store: store.status().kind },
+    "wif-broker listening",
+  );
 
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
@@ -147,9 +172,26 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 }
 
 /** HTTP hardening: slow clients cannot hold sockets; header size and counts are bounded. */
-function listen(fetch: (req: Request, env: unknown) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+function listen(
+  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
+  hostname: string,
+  port: number,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port, serverOptions: { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 } }, () => resolve(server));
+    const server = serve(
+      {
+        fetch,
+        hostname,
+        port,
+        serverOptions: {
+          maxHeaderSize: 16 * 1024,
+          requestTimeout: 30_000,
+          headersTimeout: 10_000,
+          keepAliveTimeout: 5_000,
+        },
+      },
+      () => resolve(server),
+    );
     server.on("error", reject);
     (server as unknown as { maxHeadersCount: number }).maxHeadersCount = 100;
   });

@@ -14,7 +14,8 @@ const isAlg = (a: string): a is SigningAlgorithm => (SIGNING_ALGORITHMS as reado
  */
 export async function runKeys(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== "generate" && sub !== "rotate") throw new CliError("usage: wif-broker keys generate|rotate --dir D [--alg ES256]");
+  if (sub !== "generate" && sub !== "rotate")
+    throw new CliError("usage: wif-broker keys generate|rotate --dir D [--alg ES256]");
   const { values } = parseFlags(rest, {
     dir: { type: "string" },
     alg: { type: "string", default: "ES256" },
@@ -27,11 +28,22 @@ export async function runKeys(argv: string[]): Promise<number> {
   const key = generatePrivateKey(values.alg);
   const kid = jwkThumbprint(key);
   const nbf = Math.floor(Date.now() / 1000 + delay);
-  const jwk = { ...(key.export({ format: "jwk" }) as Record<string, string>), kid, alg: values.alg, use: "sig", nbf };
+  const jwk = {
+    ...(key.export({ format: "jwk" }) as Record<string, string>),
+    kid,
+    alg: values.alg,
+    use: "sig",
+    nbf,
+  };
   mkdirSync(values.dir, { recursive: true, mode: 0o700 });
-  const file = join(values.dir, `${new Date(nbf * 1000).toISOString().replaceAll(":", "")}-${kid.slice(0, 8)}.jwk`);
+  const file = join(
+    values.dir,
+    `${new Date(nbf * 1000).toISOString().replaceAll(":", "")}-${kid.slice(0, 8)}.jwk`,
+  );
   writeFileSync(file, `${JSON.stringify(jwk, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   // The private key goes to the file only; stdout gets the file name, kid and activation time.
-  process.stdout.write(`${JSON.stringify({ file, kid, alg: values.alg, activeFrom: new Date(nbf * 1000).toISOString() })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ file, kid, alg: values.alg, activeFrom: new Date(nbf * 1000).toISOString() })}\n`,
+  );
   return 0;
 }

@@ -56,7 +56,11 @@ function compile(ctx: PolicyContext): CompileResult {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function validate(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { strict: { type: "boolean", default: false }, config: { type: "string" } }, true);
+  const { values, positionals } = parseFlags(
+    argv,
+    { strict: { type: "boolean", default: false }, config: { type: "string" } },
+    true,
+  );
   const ctx = context(positionals[0], values.config);
   const { set, problems } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
@@ -64,10 +68,14 @@ async function validate(argv: string[]): Promise<number> {
   for (const policy of set.policies) {
     for (const f of lintPolicy(policy.spec, { providerIssuers: ctx.providerIssuers })) {
       warnings++;
-      out(`${values.strict ? "error" : f.severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`);
+      out(
+        `${values.strict ? "error" : f.severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`,
+      );
     }
   }
-  out(`${set.size} ${set.size === 1 ? "policy" : "policies"}, ${problems.length} error(s), ${warnings} warning(s)`);
+  out(
+    `${set.size} ${set.size === 1 ? "policy" : "policies"}, ${problems.length} error(s), ${warnings} warning(s)`,
+  );
   return problems.length > 0 || (values.strict && warnings > 0) ? 1 : 0;
 }
 
@@ -112,7 +120,8 @@ function decodeClaims(token: string): Record<string, unknown> {
   const payload = token.trim().split(".")[1];
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload ?? "", "base64url").toString("utf8"));
-    if (typeof claims === "object" && claims !== null && !Array.isArray(claims)) return claims as Record<string, unknown>;
+    if (typeof claims === "object" && claims !== null && !Array.isArray(claims))
+      return claims as Record<string, unknown>;
   } catch {
     // fall through
   }
@@ -120,10 +129,15 @@ function decodeClaims(token: string): Record<string, unknown> {
 }
 
 function renderTrace(d: Decision): string[] {
-  const lines = [d.allow ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s` : `DENY (${d.reason}): ${d.detail}`];
+  const lines = [
+    d.allow
+      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s`
+      : `DENY (${d.reason}): ${d.detail}`,
+  ];
   for (const t of d.trace) {
     lines.push(`  ${t.admitted ? "✓" : "✗"} ${t.policy}`);
-    for (const c of t.checks) lines.push(`      ${c.ok ? "ok  " : "FAIL"} ${c.check}${c.message ? `: ${c.message}` : ""}`);
+    for (const c of t.checks)
+      lines.push(`      ${c.ok ? "ok  " : "FAIL"} ${c.check}${c.message ? `: ${c.message}` : ""}`);
   }
   return lines;
 }
@@ -141,9 +155,13 @@ async function explainCommand(argv: string[]): Promise<number> {
     config: { type: "string" },
     json: { type: "boolean", default: false },
   });
-  if (!values.provider || !values.audience) throw new CliError(`--provider and --audience are required\n${USAGE}`);
-  if (Boolean(values.claims) === Boolean(values.token)) throw new CliError("give exactly one of --claims F and --token JWT");
-  const claims = values.claims ? (JSON.parse(readFileSync(values.claims, "utf8")) as Record<string, unknown>) : decodeClaims(values.token ?? "");
+  if (!values.provider || !values.audience)
+    throw new CliError(`--provider and --audience are required\n${USAGE}`);
+  if (Boolean(values.claims) === Boolean(values.token))
+    throw new CliError("give exactly one of --claims F and --token JWT");
+  const claims = values.claims
+    ? (JSON.parse(readFileSync(values.claims, "utf8")) as Record<string, unknown>)
+    : decodeClaims(values.token ?? "");
   const ctx = context(values.policies, values.config);
   const { set, problems } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
@@ -152,7 +170,12 @@ async function explainCommand(argv: string[]): Promise<number> {
   const decision = explain(
     set,
     { provider: values.provider, subject: typeof claims.sub === "string" ? claims.sub : "", claims },
-    { audience: values.audience, scopes: values.scope ? values.scope.split(" ").filter(Boolean) : null, sourceIp: values["source-ip"], now },
+    {
+      audience: values.audience,
+      scopes: values.scope ? values.scope.split(" ").filter(Boolean) : null,
+      sourceIp: values["source-ip"],
+      now,
+    },
     ctx.limits,
   );
   if (values.json) out(JSON.stringify(decision, null, 2));

@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 /** A command returns its exit code, or -1 when it keeps running (a server) and exits on its own. */
 export type Command = (argv: string[]) => Promise<number>;
@@ -13,7 +13,11 @@ export class CliError extends Error {
 }
 
 /** parseArgs with usage errors as CliError (exit 2). */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {

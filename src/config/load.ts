@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
-import { type Config, configSchema } from "./schema.ts";
 import { formatPath } from "../util/format-path.ts";
+import { type Config, configSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -41,7 +41,12 @@ export interface LoadOptions {
 }
 
 /** Validates a config value, naming the file, the path inside it and what is wrong (CONTRACT §4). */
-export function parseConfig(value: unknown, source: string, baseDir: string, env: LoadOptions["env"] = {}): Config {
+export function parseConfig(
+  value: unknown,
+  source: string,
+  baseDir: string,
+  env: LoadOptions["env"] = {},
+): Config {
   const parsed = configSchema.safeParse(value ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${source}: ${formatPath(i.path)}: ${i.message}`);
@@ -51,14 +56,17 @@ export function parseConfig(value: unknown, source: string, baseDir: string, env
   const names = new Set<string>();
   const issuers = new Set<string>();
   config.providers.forEach((p, i) => {
-    if (names.has(p.name)) throw new ConfigError(`${source}: providers[${i}].name: "${p.name}" is listed twice`);
-    if (issuers.has(p.issuer)) throw new ConfigError(`${source}: providers[${i}].issuer: issuer is listed twice`);
+    if (names.has(p.name))
+      throw new ConfigError(`${source}: providers[${i}].name: "${p.name}" is listed twice`);
+    if (issuers.has(p.issuer))
+      throw new ConfigError(`${source}: providers[${i}].issuer: issuer is listed twice`);
     names.add(p.name);
     issuers.add(p.issuer);
   });
   if (env.PORT !== undefined) {
     const port = Number(env.PORT);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${env.PORT}" is not a port number`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError(`PORT: "${env.PORT}" is not a port number`);
     config.listen.port = port;
   }
   if (env.REDIS_URL) config.store.redis = env.REDIS_URL;
@@ -73,7 +81,10 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const explicit = options.path ?? env.WIF_BROKER_CONFIG;
   const path = explicit ?? (existsSync(resolve(cwd, "wif-broker.yaml")) ? "wif-broker.yaml" : undefined);
   if (path === undefined) {
-    return { config: parseConfig(EMBEDDED_DEFAULT, "(embedded default)", cwd, env), source: "(embedded default)" };
+    return {
+      config: parseConfig(EMBEDDED_DEFAULT, "(embedded default)", cwd, env),
+      source: "(embedded default)",
+    };
   }
   const file = resolve(cwd, path);
   let text: string;
@@ -85,7 +96,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new ConfigError(`${file}: line ${e?.linePos?.[0]?.line ?? "?"}: ${e?.message.split("\n")[0] ?? "invalid YAML"}`);
+    throw new ConfigError(
+      `${file}: line ${e?.linePos?.[0]?.line ?? "?"}: ${e?.message.split("\n")[0] ?? "invalid YAML"}`,
+    );
   }
   return { config: parseConfig(doc.toJS(), file, dirname(file), env), source: file };
 }

@@ -2,8 +2,26 @@ import { z } from "zod";
 import { durationSchema } from "./duration-schema.ts";
 
 /** Algorithms a provider may sign identity tokens with. `none` and HS* can never be listed. */
-export const VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"] as const;
-export const DEFAULT_VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
+export const VERIFY_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "EdDSA",
+] as const;
+export const DEFAULT_VERIFY_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "ES256",
+  "ES384",
+  "EdDSA",
+] as const;
 export const SIGNING_ALGORITHMS = ["ES256", "EdDSA", "RS256", "PS256"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export type VerifyAlgorithm = (typeof VERIFY_ALGORITHMS)[number];
@@ -19,7 +37,10 @@ const providerSchema = z.strictObject({
   allowInsecureHttp: z.boolean().default(false),
   kubernetes: z
     .strictObject({
-      tokenReview: z.strictObject({ kubeconfig: z.string().min(1), audiences: z.array(z.string()).optional() }),
+      tokenReview: z.strictObject({
+        kubeconfig: z.string().min(1),
+        audiences: z.array(z.string()).optional(),
+      }),
     })
     .optional(),
 });
@@ -59,9 +80,7 @@ export const configSchema = z.strictObject({
   providers: z.array(providerSchema).default([]),
   targets: z
     .strictObject({
-      aws: z
-        .strictObject({ region: z.string().min(1), endpoint: httpUrl.optional() })
-        .optional(),
+      aws: z.strictObject({ region: z.string().min(1), endpoint: httpUrl.optional() }).optional(),
       gcp: z
         .strictObject({
           apiEndpoint: z.string().optional(),

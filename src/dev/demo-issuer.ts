@@ -50,7 +50,11 @@ export class DemoIssuer {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
       };
       if (req.url === "/.well-known/openid-configuration") {
-        send({ issuer: issuer.url, jwks_uri: `${issuer.url}/jwks`, id_token_signing_alg_values_supported: ["RS256"] });
+        send({
+          issuer: issuer.url,
+          jwks_uri: `${issuer.url}/jwks`,
+          id_token_signing_alg_values_supported: ["RS256"],
+        });
       } else if (req.url === "/jwks") {
         send({ keys: issuer.#keys.map((k) => ({ ...k.jwk, kid: k.kid, alg: k.alg, use: "sig" })) });
       } else {
@@ -95,7 +99,14 @@ export class DemoIssuer {
     const now = Math.floor(Date.now() / 1000);
     const key = options.key ?? this.currentKey;
     const header = { alg: key.alg, typ: "JWT", ...(key.kid ? { kid: key.kid } : {}), ...options.header };
-    const payload = { iss: this.url, iat: now, nbf: now, exp: now + (options.ttl ?? 300), jti: randomUUID(), ...claims };
+    const payload = {
+      iss: this.url,
+      iat: now,
+      nbf: now,
+      exp: now + (options.ttl ?? 300),
+      jti: randomUUID(),
+      ...claims,
+    };
     const input = `${b64(header)}.${b64(payload)}`;
     // The signature always uses the key's real algorithm; a test may still lie about `alg` in the header.
     const signature = createSignature(key.alg, key.privateKey, Buffer.from(input));

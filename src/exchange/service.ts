@@ -1,6 +1,6 @@
 import { BrokerError, badToken } from "../errors.ts";
-import type { IdentityVerifier } from "../identity/verifier.ts";
 import type { VerifiedIdentity } from "../identity/types.ts";
+import type { IdentityVerifier } from "../identity/verifier.ts";
 import type { IssuedToken, Minter } from "../mint/types.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
 import { type DecisionLimits, decide } from "../policy/evaluate.ts";
@@ -50,21 +50,35 @@ export class ExchangeService {
     this.#d = deps;
   }
 
-  async exchange(req: TokenRequest, ctx: { requestId: string; signal: AbortSignal }, trail: ExchangeTrail): Promise<IssuedToken> {
+  async exchange(
+    req: TokenRequest,
+    ctx: { requestId: string; signal: AbortSignal },
+    trail: ExchangeTrail,
+  ): Promise<IssuedToken> {
     const identity = await this.#d.verifier.verify(req.subjectToken);
     trail.identity = identity;
 
     const decision = decide(
       this.#d.policies(),
       identity,
-      { audience: req.audience, scopes: req.scopes, sourceIp: req.sourceIp, now: this.#d.clock(), clientId: req.clientId },
+      {
+        audience: req.audience,
+        scopes: req.scopes,
+        sourceIp: req.sourceIp,
+        now: this.#d.clock(),
+        clientId: req.clientId,
+      },
       this.#d.limits,
     );
     trail.decision = decision;
-    if (!decision.allow) throw new BrokerError(DENY_KIND[decision.code], { reason: decision.reason, detail: decision.detail });
+    if (!decision.allow)
+      throw new BrokerError(DENY_KIND[decision.code], { reason: decision.reason, detail: decision.detail });
     const { grant } = decision;
 
-    if (req.requestedTokenType !== undefined && !ACCEPTED_TOKEN_TYPES[grant.target.kind].includes(req.requestedTokenType)) {
+    if (
+      req.requestedTokenType !== undefined &&
+      !ACCEPTED_TOKEN_TYPES[grant.target.kind].includes(req.requestedTokenType)
+    ) {
       throw new BrokerError("invalid_request", {
         reason: "request.unsupported_token_type",
         detail: "requested_token_type cannot be issued for this target",
@@ -72,19 +86,28 @@ export class ExchangeService {
     }
     const minter = this.#d.minters.get(grant.target.kind);
     if (!minter) {
-      throw new BrokerError("invalid_target", { reason: "target.unconfigured", detail: `${grant.target.kind} targets are not configured` });
+      throw new BrokerError("invalid_target", {
+        reason: "target.unconfigured",
+        detail: `${grant.target.kind} targets are not configured`,
+      });
     }
     await this.#rateLimit(grant, identity);
     const replayKey = await this.#checkReplay(grant, identity);
 
-    const issued = await minter.mint(grant, { requestId: ctx.requestId, signal: ctx.signal, now: this.#d.clock() });
+    const issued = await minter.mint(grant, {
+      requestId: ctx.requestId,
+      signal: ctx.signal,
+      now: this.#d.clock(),
+    });
     // The jti is consumed only once minting succeeded, so a failed exchange does not burn a single-use token;
     // the atomic consume still makes sure that of two racing requests only one gets a credential.
     if (replayKey !== undefined && !(await this.#d.store.replay.consume(replayKey, identity.expiresAt))) {
       throw badToken("jwt.replayed", "single-use token was already exchanged");
     }
     const result =
-      req.requestedTokenType === TOKEN_TYPE.jwt && issued.issuedTokenType === TOKEN_TYPE.accessToken && grant.target.kind === "jwt"
+      req.requestedTokenType === TOKEN_TYPE.jwt &&
+      issued.issuedTokenType === TOKEN_TYPE.accessToken &&
+      grant.target.kind === "jwt"
         ? { ...issued, issuedTokenType: TOKEN_TYPE.jwt }
         : issued;
     trail.issued = result;
@@ -96,7 +119,10 @@ export class ExchangeService {
     const key = `rl\0${grant.policy}\0${identity.provider}\0${identity.subject}`;
     const r = await this.#d.store.rateLimiter.hit(key, grant.rateLimit.requests, grant.rateLimit.per);
     if (!r.allowed) {
-      throw new BrokerError("rate_limited", { reason: "policy.rate_limited", retryAfter: Math.max(1, Math.ceil(r.retryAfter)) });
+      throw new BrokerError("rate_limited", {
+        reason: "policy.rate_limited",
+        retryAfter: Math.max(1, Math.ceil(r.retryAfter)),
+      });
     }
   }
 
@@ -104,7 +130,8 @@ export class ExchangeService {
     if (!grant.singleUse) return undefined;
     if (identity.jti === undefined) throw badToken("jwt.jti_missing", "single-use policy needs a jti");
     const key = `jti\0${identity.issuer}\0${identity.jti}`;
-    if (await this.#d.store.replay.seen(key)) throw badToken("jwt.replayed", "single-use token was already exchanged");
+    if (await this.#d.store.replay.seen(key))
+      throw badToken("jwt.replayed", "single-use token was already exchanged");
     return key;
   }
 }

@@ -5,7 +5,10 @@ import ipaddr from "ipaddr.js";
  * proxy, in which case the right-most X-Forwarded-For entry that is not itself a trusted proxy. Without trusted
  * proxies the header is ignored, so a client cannot choose its own address.
  */
-export type ClientIpResolver = (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined;
+export type ClientIpResolver = (
+  socketAddress: string | undefined,
+  forwardedFor: string | undefined,
+) => string | undefined;
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
@@ -19,8 +22,11 @@ function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
 }
 
 export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
-  const cidrs: Cidr[] = trustedProxies.map((c) => (c.includes("/") ? ipaddr.parseCIDR(c) : [ipaddr.parse(c), ipaddr.parse(c).kind() === "ipv4" ? 32 : 128]));
-  const trusted = (ip: ipaddr.IPv4 | ipaddr.IPv6) => cidrs.some(([range, bits]) => ip.kind() === range.kind() && ip.match([range, bits] as never));
+  const cidrs: Cidr[] = trustedProxies.map((c) =>
+    c.includes("/") ? ipaddr.parseCIDR(c) : [ipaddr.parse(c), ipaddr.parse(c).kind() === "ipv4" ? 32 : 128],
+  );
+  const trusted = (ip: ipaddr.IPv4 | ipaddr.IPv6) =>
+    cidrs.some(([range, bits]) => ip.kind() === range.kind() && ip.match([range, bits] as never));
   return (socketAddress, forwardedFor) => {
     const peer = socketAddress === undefined ? undefined : normalize(socketAddress);
     if (!peer) return undefined;

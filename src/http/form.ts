@@ -43,7 +43,8 @@ export class Form {
       const list = this.#params.get(name);
       if (list) list.push(value);
       else {
-        if (this.#params.size >= MAX_PARAMETERS) throw invalid("request.too_many_parameters", "too many parameters");
+        if (this.#params.size >= MAX_PARAMETERS)
+          throw invalid("request.too_many_parameters", "too many parameters");
         this.#params.set(name, [value]);
       }
     }

@@ -49,10 +49,18 @@ function code(kind: ErrorKind, grant: GrantType | undefined): Pick<WireError, "s
 }
 
 /** The one place a failure becomes a response. Anything that is not a BrokerError is a 500 without details. */
-export function toWireError(err: unknown, grant: GrantType | undefined, requestId: string, verbose: boolean): WireError {
+export function toWireError(
+  err: unknown,
+  grant: GrantType | undefined,
+  requestId: string,
+  verbose: boolean,
+): WireError {
   const e = err instanceof BrokerError ? err : new BrokerError("server_error", { reason: "internal" });
   const detail = verbose && e.detail ? `: ${e.detail}` : "";
-  const wire: WireError = { ...code(e.kind, grant), description: `${DESCRIPTION[e.kind]}${detail} (request id ${requestId})` };
+  const wire: WireError = {
+    ...code(e.kind, grant),
+    description: `${DESCRIPTION[e.kind]}${detail} (request id ${requestId})`,
+  };
   if (e.kind === "rate_limited" || e.kind === "unavailable") wire.retryAfter = e.retryAfter ?? 1;
   return wire;
 }

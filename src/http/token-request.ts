@@ -12,7 +12,8 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export function parseGrantType(form: Form): GrantType {
   const grant = form.required("grant_type");
-  if (grant === GRANT.tokenExchange || grant === GRANT.jwtBearer || grant === GRANT.clientCredentials) return grant;
+  if (grant === GRANT.tokenExchange || grant === GRANT.jwtBearer || grant === GRANT.clientCredentials)
+    return grant;
   throw new BrokerError("unsupported_grant_type", { reason: "request.unsupported_grant_type" });
 }
 
@@ -25,12 +26,14 @@ function subjectToken(form: Form, grant: GrantType): { token: string; clientId: 
       // RFC 8693 §2.1: subject_token and subject_token_type are REQUIRED.
       const token = trimmed(form.required("subject_token"));
       const type = form.required("subject_token_type");
-      if (!SUBJECT_TOKEN_TYPES.includes(type)) throw invalid("request.unsupported_token_type", "subject_token_type is not supported");
+      if (!SUBJECT_TOKEN_TYPES.includes(type))
+        throw invalid("request.unsupported_token_type", "subject_token_type is not supported");
       // v1 does not implement delegation (RFC 8693 §1.1).
       if (form.has("actor_token") || form.has("actor_token_type")) {
         throw invalid("request.actor_token", "actor_token is not supported");
       }
-      if (token === undefined) throw invalid("request.missing_parameter", "parameter subject_token is missing");
+      if (token === undefined)
+        throw invalid("request.missing_parameter", "parameter subject_token is missing");
       return { token, clientId: undefined };
     }
     case GRANT.jwtBearer: {
@@ -41,8 +44,10 @@ function subjectToken(form: Form, grant: GrantType): { token: string; clientId: 
     }
     case GRANT.clientCredentials: {
       // RFC 7523 §2.2: client authentication by a JWT assertion; anything else fails client authentication.
-      const clientFailure = (detail: string) => new BrokerError("invalid_client", { reason: "client.authentication", detail });
-      if (form.one("client_assertion_type") !== CLIENT_ASSERTION_TYPE_JWT) throw clientFailure("client_assertion_type is not jwt-bearer");
+      const clientFailure = (detail: string) =>
+        new BrokerError("invalid_client", { reason: "client.authentication", detail });
+      if (form.one("client_assertion_type") !== CLIENT_ASSERTION_TYPE_JWT)
+        throw clientFailure("client_assertion_type is not jwt-bearer");
       const token = trimmed(form.one("client_assertion"));
       if (token === undefined) throw clientFailure("client_assertion is missing");
       return { token, clientId: form.one("client_id") };
@@ -56,7 +61,10 @@ function target(form: Form): string {
   for (const r of resources) {
     // RFC 8707 §2: an absolute URI without a fragment; otherwise invalid_target.
     if (!URL.canParse(r) || r.includes("#")) {
-      throw new BrokerError("invalid_target", { reason: "request.invalid_resource", detail: "resource is not an absolute URI" });
+      throw new BrokerError("invalid_target", {
+        reason: "request.invalid_resource",
+        detail: "resource is not an absolute URI",
+      });
     }
   }
   const names = new Set(resources);
@@ -64,7 +72,10 @@ function target(form: Form): string {
   if (audience !== undefined) names.add(audience);
   if (names.size === 0) throw invalid("request.missing_target", "audience or resource is required");
   if (names.size > 1) {
-    throw new BrokerError("invalid_target", { reason: "request.multiple_targets", detail: "a token is issued for one target" });
+    throw new BrokerError("invalid_target", {
+      reason: "request.multiple_targets",
+      detail: "a token is issued for one target",
+    });
   }
   return [...names][0] as string;
 }
@@ -74,12 +85,19 @@ function scopes(form: Form): string[] | null {
   if (raw === undefined) return null;
   const list = raw.split(" ").filter((s) => s !== "");
   if (!list.every((s) => SCOPE_TOKEN.test(s))) {
-    throw new BrokerError("invalid_scope", { reason: "request.malformed_scope", detail: "scope is malformed" });
+    throw new BrokerError("invalid_scope", {
+      reason: "request.malformed_scope",
+      detail: "scope is malformed",
+    });
   }
   return list.length === 0 ? null : [...new Set(list)];
 }
 
-export function parseTokenRequest(form: Form, grantType: GrantType, sourceIp: string | undefined): TokenRequest {
+export function parseTokenRequest(
+  form: Form,
+  grantType: GrantType,
+  sourceIp: string | undefined,
+): TokenRequest {
   const { token, clientId } = subjectToken(form, grantType);
   return {
     grantType,

@@ -53,7 +53,11 @@ export async function fetchJson(
     checkScheme(url, limits);
     let response: Response;
     try {
-      response = await fetchImpl(url, { redirect: "manual", signal, headers: { accept: "application/json" } });
+      response = await fetchImpl(url, {
+        redirect: "manual",
+        signal,
+        headers: { accept: "application/json" },
+      });
     } catch (e) {
       throw new FetchError(signal.aborted ? "timed out" : "connection failed", { cause: e });
     }

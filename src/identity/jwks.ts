@@ -62,7 +62,8 @@ function importJwk(jwk: unknown): CachedKey | undefined {
   const members = typeof j.kty === "string" ? PUBLIC_MEMBERS[j.kty] : undefined;
   if (!members) return undefined;
   if (j.use !== undefined && j.use !== "sig") return undefined;
-  if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes("verify"))) return undefined;
+  if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes("verify")))
+    return undefined;
   const pub: Record<string, string> = {};
   for (const m of members) {
     const v = j[m];
@@ -115,7 +116,11 @@ export class ProviderKeySource {
       });
     }
     let found = this.#select(kid, alg);
-    if (found.length === 0 && kid !== undefined && now - this.#lastKidMissRefetch >= this.#policy.unknownKidRefetchMs) {
+    if (
+      found.length === 0 &&
+      kid !== undefined &&
+      now - this.#lastKidMissRefetch >= this.#policy.unknownKidRefetchMs
+    ) {
       // An issuer may have rotated its keys: one refetch per interval, however many unknown kids arrive.
       this.#lastKidMissRefetch = now;
       await this.#refresh().catch(() => undefined);
@@ -189,7 +194,11 @@ export class ProviderKeySource {
   /** OpenID Connect Discovery 1.0 §4: the document's issuer MUST equal the configured issuer exactly. */
   async #discoverJwksUri(): Promise<string> {
     const base = this.#o.issuer.endsWith("/") ? this.#o.issuer.slice(0, -1) : this.#o.issuer;
-    const doc = (await fetchJson(`${base}/.well-known/openid-configuration`, this.#o.limits, this.#o.fetchImpl)) as {
+    const doc = (await fetchJson(
+      `${base}/.well-known/openid-configuration`,
+      this.#o.limits,
+      this.#o.fetchImpl,
+    )) as {
       issuer?: unknown;
       jwks_uri?: unknown;
     } | null;

@@ -29,7 +29,8 @@ const KEY_BEARING_HEADERS = ["jku", "x5u", "jwk", "x5c"] as const;
 
 function decodeSegment(segment: string, what: string): Buffer {
   // RFC 7515 §2: base64url without padding; Buffer's decoder is lenient, so check the alphabet first.
-  if (!B64URL.test(segment) || segment.length % 4 === 1) throw badToken("jwt.malformed", `${what} is not base64url`);
+  if (!B64URL.test(segment) || segment.length % 4 === 1)
+    throw badToken("jwt.malformed", `${what} is not base64url`);
   return Buffer.from(segment, "base64url");
 }
 
@@ -61,7 +62,8 @@ export function parseCompactJws(token: string): ParsedJws {
 
   const header = decodeJsonObject(h, "header");
   if (typeof header.alg !== "string") throw badToken("jwt.malformed", "header alg is missing");
-  if (header.kid !== undefined && typeof header.kid !== "string") throw badToken("jwt.malformed", "header kid is not a string");
+  if (header.kid !== undefined && typeof header.kid !== "string")
+    throw badToken("jwt.malformed", "header kid is not a string");
   for (const name of KEY_BEARING_HEADERS) {
     if (name in header) throw badToken("jwt.embedded_key", `header ${name} is not accepted`);
   }

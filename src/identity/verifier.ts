@@ -3,8 +3,8 @@ import { BrokerError, badToken } from "../errors.ts";
 import { verifySignature } from "../jose/jwa.ts";
 import { type Clock, epochSeconds } from "../util/clock.ts";
 import { checkRegisteredClaims } from "./claims.ts";
-import { parseCompactJws } from "./jws.ts";
 import type { ProviderKeySource } from "./jwks.ts";
+import { parseCompactJws } from "./jws.ts";
 import type { TokenReviewer, VerifiedIdentity } from "./types.ts";
 
 /** One trusted issuer: its keys, algorithm allowlist and accepted audiences. */
@@ -39,7 +39,8 @@ export class IdentityVerifier {
   constructor(options: IdentityVerifierOptions) {
     this.#o = options;
     this.#byIssuer = new Map(options.providers.map((p) => [p.issuer, p]));
-    if (this.#byIssuer.size !== options.providers.length) throw new TypeError("two providers share an issuer");
+    if (this.#byIssuer.size !== options.providers.length)
+      throw new TypeError("two providers share an issuer");
   }
 
   get providers(): readonly Provider[] {
@@ -54,7 +55,8 @@ export class IdentityVerifier {
     const provider = typeof jws.payload.iss === "string" ? this.#byIssuer.get(jws.payload.iss) : undefined;
     if (!provider) throw badToken("jwt.unknown_issuer", "no provider has this issuer");
     // RFC 8725 §3.1: the algorithm must be on the provider's allowlist (never none or HS*).
-    if (!provider.algorithms.includes(jws.header.alg)) throw badToken("jwt.alg_not_allowed", "alg is not allowed");
+    if (!provider.algorithms.includes(jws.header.alg))
+      throw badToken("jwt.alg_not_allowed", "alg is not allowed");
 
     if (provider.tokenReviewer) {
       await this.#review(provider, provider.tokenReviewer, token, jws.payload.sub);
@@ -89,12 +91,17 @@ export class IdentityVerifier {
   async #review(provider: Provider, reviewer: TokenReviewer, token: string, sub: unknown): Promise<void> {
     let result: Awaited<ReturnType<TokenReviewer["review"]>>;
     try {
-      result = await reviewer.review(token, provider.audiences, AbortSignal.timeout(this.#o.reviewTimeoutMs ?? 5000));
+      result = await reviewer.review(
+        token,
+        provider.audiences,
+        AbortSignal.timeout(this.#o.reviewTimeoutMs ?? 5000),
+      );
     } catch (e) {
       if (e instanceof BrokerError) throw e;
       throw new BrokerError("unavailable", { reason: "tokenreview.unavailable", retryAfter: 5, cause: e });
     }
-    if (!result.authenticated) throw badToken("jwt.review_rejected", "TokenReview did not authenticate the token");
+    if (!result.authenticated)
+      throw badToken("jwt.review_rejected", "TokenReview did not authenticate the token");
     // The API server's view of the identity must be the token's own subject.
     if (result.username !== undefined && result.username !== sub) {
       throw badToken("jwt.review_mismatch", "TokenReview user differs from sub");

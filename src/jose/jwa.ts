@@ -41,7 +41,11 @@ export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
     case "rsa":
       return key.asymmetricKeyType === "rsa" && (details.modulusLength ?? 0) >= MIN_RSA_BITS;
     case "ec":
-      return key.asymmetricKeyType === "ec" && spec.curve !== undefined && details.namedCurve === NODE_CURVE[spec.curve];
+      return (
+        key.asymmetricKeyType === "ec" &&
+        spec.curve !== undefined &&
+        details.namedCurve === NODE_CURVE[spec.curve]
+      );
     case "ed25519":
       return key.asymmetricKeyType === "ed25519";
   }

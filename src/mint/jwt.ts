@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Grant } from "../policy/types.ts";
 import type { Clock } from "../util/clock.ts";
-import type { IssuedToken, Minter, MintContext } from "./types.ts";
-import { TOKEN_TYPE } from "./types.ts";
 import type { TokenSigner } from "./signer.ts";
+import type { IssuedToken, MintContext, Minter } from "./types.ts";
+import { TOKEN_TYPE } from "./types.ts";
 
 export const newJti = (): string => randomBytes(16).toString("base64url");
 

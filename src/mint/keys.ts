@@ -26,7 +26,8 @@ function publicJwk(key: KeyObject): Record<string, string> {
 /** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order. */
 export function jwkThumbprint(key: KeyObject): string {
   const jwk = publicJwk(key);
-  const required = jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "EC" ? ["crv", "kty", "x", "y"] : ["crv", "kty", "x"];
+  const required =
+    jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "EC" ? ["crv", "kty", "x", "y"] : ["crv", "kty", "x"];
   const canonical = JSON.stringify(Object.fromEntries(required.map((m) => [m, jwk[m]])));
   return createHash("sha256").update(canonical).digest("base64url");
 }
@@ -49,7 +50,8 @@ export class SigningKeySet implements TokenSigner {
   constructor(keys: readonly SigningKey[], issuer: string, clock: Clock) {
     if (keys.length === 0) throw new KeySetError("no signing keys");
     for (const k of keys) {
-      if (!keyFitsAlgorithm(createPublicKey(k.privateKey), k.alg)) throw new KeySetError(`key ${k.kid} does not fit ${k.alg}`);
+      if (!keyFitsAlgorithm(createPublicKey(k.privateKey), k.alg))
+        throw new KeySetError(`key ${k.kid} does not fit ${k.alg}`);
     }
     this.#keys = [...keys].sort((a, b) => a.notBefore - b.notBefore);
     this.issuer = issuer;

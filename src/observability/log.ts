@@ -31,9 +31,17 @@ const REDACT = [
   "*.privateKey",
 ];
 
-export function createLogger(level = process.env.LOG_LEVEL ?? "info", destination: pino.DestinationStream = pino.destination(2)): Logger {
+export function createLogger(
+  level = process.env.LOG_LEVEL ?? "info",
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino(
-    { level, base: { service: "wif-broker" }, redact: { paths: REDACT, censor: "[redacted]" }, serializers: { err: safeError } },
+    {
+      level,
+      base: { service: "wif-broker" },
+      redact: { paths: REDACT, censor: "[redacted]" },
+      serializers: { err: safeError },
+    },
     destination,
   );
 }

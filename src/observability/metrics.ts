@@ -41,7 +41,11 @@ export function createMetrics(): Metrics {
       labelNames: ["result"],
       registers,
     }),
-    policiesLoaded: new Gauge({ name: "wif_broker_policies_loaded", help: "Policies in the serving set", registers }),
+    policiesLoaded: new Gauge({
+      name: "wif_broker_policies_loaded",
+      help: "Policies in the serving set",
+      registers,
+    }),
     storeErrors: new Counter({
       name: "wif_broker_store_errors_total",
       help: "Replay/rate-limit store failures",

@@ -349,7 +349,7 @@ class Checker {
   private readonly source: string;
   private readonly positions: Readonly<Record<string, number>>;
   private scopes: Array<ReadonlyMap<string, CelT>> = [];
-  nodes = 0;
+  private nodes = 0;
 
   constructor(source: string, parsed: ParsedExpr) {
     this.source = source;
@@ -359,8 +359,8 @@ class Checker {
   fail(e: Expr, message: string): never {
     const offset = this.positions[e.id.toString()];
     if (offset === undefined) throw new ConditionError(message);
-    const before = Array.from(this.source).slice(0, offset);
-    const line = before.filter((c) => c === "\n").length + 1;
+    const before = this.source.slice(0, offset);
+    const line = before.split("\n").length;
     const column = offset - (before.lastIndexOf("\n") + 1) + 1;
     throw new ConditionError(message, { line, column });
   }
@@ -676,6 +676,9 @@ const patterns = new Map<string, RE2JS>();
 const MAX_CACHED_PATTERNS = 256;
 
 const LIST = listType(CelScalar.DYN);
+/** CEL's timestamp range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z. */
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800n;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
 const TIMESTAMP = objectType(TimestampSchema);
 
 /**
@@ -728,6 +731,12 @@ const ENV = celEnv({
     // the result quadratic. The copy is charged through the operands.
     celFunc("_+_", [LIST, LIST], LIST, (a: CelList, b: CelList) => celList([...a, ...b])),
     ...timestampGetters,
+    // cel-spec: timestamp(int) counts seconds since the epoch (@bufbuild/cel 0.6 reads milliseconds).
+    celFunc("timestamp", [CelScalar.INT], TIMESTAMP, (seconds) => {
+      if (seconds < MIN_TIMESTAMP_SECONDS || seconds > MAX_TIMESTAMP_SECONDS)
+        throw new Error("timestamp out of range");
+      return create(TimestampSchema, { seconds });
+    }),
   ],
   re2: {
     compile(pattern) {
@@ -940,7 +949,7 @@ function describeError(message: string): string {
   if (overload)
     return `applies an operation to a value of the wrong type (${overload[0].replace("found ", "")})`;
   if (/^type mismatch: expected bool, got \w+$/.test(message)) return message;
-  if (/overflow|divide by zero|modulus by zero/.test(message)) return message;
+  if (/overflow|divide by zero|modulus by zero|out of range/.test(message)) return message;
   if (/time ?zone/i.test(message)) return "uses an invalid time zone";
   if (/budget/.test(message)) return "exceeded its evaluation budget";
   return "could not be evaluated (a value has the wrong type or format)";

@@ -1,9 +1,9 @@
 import { type CompiledAccess, compileAccess } from "./access.ts";
 import { type CompiledCondition, compileCondition } from "./cel.ts";
-import { type Matcher, compileMatcher } from "./matcher.ts";
+import { compileMatcher, type Matcher } from "./matcher.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
 import type { TargetSpec, TrustPolicy } from "./schema.ts";
-import { type Template, compileTemplate } from "./template.ts";
+import { compileTemplate, type Template } from "./template.ts";
 
 /**
  * Compile once, check many times (octo-sts): every regex, glob, template and CEL expression of a policy is
@@ -82,7 +82,11 @@ function compileTarget(t: TargetSpec, path: string): CompiledTarget {
   const templates = new Map<string, Template>();
   if (t.aws) {
     const add = (name: string, source: string | undefined) => {
-      if (source !== undefined) templates.set(name, attempt(`${path}.aws.${name}`, () => compileTemplate(source)));
+      if (source !== undefined)
+        templates.set(
+          name,
+          attempt(`${path}.aws.${name}`, () => compileTemplate(source)),
+        );
     };
     add("sessionName", t.aws.sessionName);
     add("sourceIdentity", t.aws.sourceIdentity);
@@ -111,7 +115,8 @@ export function compilePolicy(policy: TrustPolicy, source: PolicySource): Compil
   const targets = new Map<string, CompiledTarget>();
   spec.grant.targets.forEach((t, i) => {
     const path = `spec.grant.targets[${i}]`;
-    if (targets.has(t.audience)) throw new PolicyCompileError(`${path}.audience`, `audience "${t.audience}" is listed twice`);
+    if (targets.has(t.audience))
+      throw new PolicyCompileError(`${path}.audience`, `audience "${t.audience}" is listed twice`);
     targets.set(t.audience, compileTarget(t, path));
   });
   const condition = spec.condition;
@@ -121,14 +126,19 @@ export function compilePolicy(policy: TrustPolicy, source: PolicySource): Compil
     description: policy.metadata.description,
     providers: typeof spec.provider === "string" ? [spec.provider] : spec.provider,
     match,
-    condition: condition === undefined ? undefined : attempt("spec.condition", () => compileCondition(condition)),
+    condition:
+      condition === undefined ? undefined : attempt("spec.condition", () => compileCondition(condition)),
     access: access === undefined ? undefined : attempt("spec.access", () => compileAccess(access)),
     singleUse: spec.singleUse,
     rateLimit: spec.rateLimit,
     ttl: spec.grant.ttl,
-    subject: spec.grant.subject === undefined ? undefined : attempt("spec.grant.subject", () => compileTemplate(spec.grant.subject as string)),
+    subject:
+      spec.grant.subject === undefined
+        ? undefined
+        : attempt("spec.grant.subject", () => compileTemplate(spec.grant.subject as string)),
     claims: Object.entries(spec.grant.claims ?? {}).map(
-      ([name, source]) => [name, attempt(`spec.grant.claims.${name}`, () => compileTemplate(source))] as const,
+      ([name, source]) =>
+        [name, attempt(`spec.grant.claims.${name}`, () => compileTemplate(source))] as const,
     ),
     targets,
     source,

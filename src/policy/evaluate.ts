@@ -1,7 +1,15 @@
 import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
 import { lookupClaim } from "./pointer.ts";
 import type { PolicySet } from "./policy-set.ts";
-import type { CheckResult, Decision, DecisionRequest, DenyCode, Grant, PolicyTrace, ResolvedTarget } from "./types.ts";
+import type {
+  CheckResult,
+  Decision,
+  DecisionRequest,
+  DenyCode,
+  Grant,
+  PolicyTrace,
+  ResolvedTarget,
+} from "./types.ts";
 
 /** The identity a decision is about: a verified token's provider, subject and claims. */
 export interface DecisionSubject {
@@ -25,15 +33,30 @@ export const DEFAULT_TTL_SECONDS = 900;
  * `decide` stops at the first failing check of each candidate; `explain` checks every policy in full. Both
  * return the same Decision value that audit, `policy explain` and `policy test` read.
  */
-export function decide(set: PolicySet, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): Decision {
+export function decide(
+  set: PolicySet,
+  who: DecisionSubject,
+  req: DecisionRequest,
+  limits: DecisionLimits,
+): Decision {
   return evaluate(set.candidates(who.provider, who.claims), who, req, limits, false);
 }
 
-export function explain(set: PolicySet, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): Decision {
+export function explain(
+  set: PolicySet,
+  who: DecisionSubject,
+  req: DecisionRequest,
+  limits: DecisionLimits,
+): Decision {
   return evaluate(set.policies, who, req, limits, true);
 }
 
-const DENY_PRIORITY: Record<DenyCode, number> = { no_policy: 0, template: 1, invalid_target: 2, invalid_scope: 3 };
+const DENY_PRIORITY: Record<DenyCode, number> = {
+  no_policy: 0,
+  template: 1,
+  invalid_target: 2,
+  invalid_scope: 3,
+};
 const DENY_REASON: Record<DenyCode, string> = {
   no_policy: "policy.no_match",
   template: "policy.template_claim_missing",
@@ -50,7 +73,10 @@ function evaluate(
 ): Decision {
   const trace: PolicyTrace[] = [];
   let allowed: Grant | undefined;
-  let deny: { code: DenyCode; detail: string } = { code: "no_policy", detail: "no policy admits this identity" };
+  let deny: { code: DenyCode; detail: string } = {
+    code: "no_policy",
+    detail: "no policy admits this identity",
+  };
   const denyWith = (code: DenyCode, detail: string) => {
     if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code]) deny = { code, detail };
   };
@@ -82,7 +108,12 @@ function firstFailure(t: PolicyTrace): string {
 }
 
 /** match, condition and access: does this policy admit the identity at all? */
-function checkIdentity(policy: CompiledPolicy, who: DecisionSubject, req: DecisionRequest, exhaustive: boolean): PolicyTrace {
+function checkIdentity(
+  policy: CompiledPolicy,
+  who: DecisionSubject,
+  req: DecisionRequest,
+  exhaustive: boolean,
+): PolicyTrace {
   const checks: CheckResult[] = [];
   const record = (c: CheckResult) => {
     checks.push(c);
@@ -90,18 +121,31 @@ function checkIdentity(policy: CompiledPolicy, who: DecisionSubject, req: Decisi
   };
   const done = () => ({ policy: policy.name, admitted: checks.every((c) => c.ok), checks });
 
-  if (!record(policy.providers.includes(who.provider) ? ok("provider") : fail("provider", "token is from another provider"))) {
+  if (
+    !record(
+      policy.providers.includes(who.provider)
+        ? ok("provider")
+        : fail("provider", "token is from another provider"),
+    )
+  ) {
     return done();
   }
   // RFC 7523 §2.2 client_id, when named, selects the policy (the client_id of issued tokens).
-  if (req.clientId !== undefined && !record(req.clientId === policy.name ? ok("client_id") : fail("client_id", "names another policy"))) {
+  if (
+    req.clientId !== undefined &&
+    !record(req.clientId === policy.name ? ok("client_id") : fail("client_id", "names another policy"))
+  ) {
     return done();
   }
   for (const m of policy.match) {
     const value = lookupClaim(who.claims, m.path);
     const check = `match.${m.key}`;
     const result =
-      value === undefined ? fail(check, "claim is missing") : m.matcher.test(value) ? ok(check) : fail(check, `${m.matcher.kind} does not hold`);
+      value === undefined
+        ? fail(check, "claim is missing")
+        : m.matcher.test(value)
+          ? ok(check)
+          : fail(check, `${m.matcher.kind} does not hold`);
     if (!record(result)) return done();
   }
   if (policy.condition) {
@@ -113,26 +157,39 @@ function checkIdentity(policy: CompiledPolicy, who: DecisionSubject, req: Decisi
     if (!record(r.ok ? ok("condition") : fail("condition", r.error ?? "is false"))) return done();
   }
   if (policy.access) {
-    for (const c of policy.access.check({ sourceIp: req.sourceIp, now: req.now })) if (!record(c)) return done();
+    for (const c of policy.access.check({ sourceIp: req.sourceIp, now: req.now }))
+      if (!record(c)) return done();
   }
   return done();
 }
 
-type GrantOutcome = { grant: Grant; checks: CheckResult[] } | { grant?: undefined; code: DenyCode; checks: CheckResult[] };
+type GrantOutcome =
+  | { grant: Grant; checks: CheckResult[] }
+  | { grant?: undefined; code: DenyCode; checks: CheckResult[] };
 
 /** Target, scopes, lifetime and templates of an admitting policy. */
-function grantFor(policy: CompiledPolicy, who: DecisionSubject, req: DecisionRequest, limits: DecisionLimits): GrantOutcome {
+function grantFor(
+  policy: CompiledPolicy,
+  who: DecisionSubject,
+  req: DecisionRequest,
+  limits: DecisionLimits,
+): GrantOutcome {
   const target = policy.targets.get(req.audience);
-  if (!target) return { code: "invalid_target", checks: [fail("target", "no target has the requested audience")] };
+  if (!target)
+    return { code: "invalid_target", checks: [fail("target", "no target has the requested audience")] };
   const checks = [ok("target")];
 
   const scopes = resolveScopes(target, req.scopes);
-  if (typeof scopes === "string") return { code: "invalid_scope", checks: [...checks, fail("scope", scopes)] };
+  if (typeof scopes === "string")
+    return { code: "invalid_scope", checks: [...checks, fail("scope", scopes)] };
   checks.push(ok("scope"));
 
   const rendered = renderAll(policy, target, who);
   if ("missing" in rendered) {
-    return { code: "template", checks: [...checks, fail("template", `claim ${rendered.missing} is missing or not a scalar`)] };
+    return {
+      code: "template",
+      checks: [...checks, fail("template", `claim ${rendered.missing} is missing or not a scalar`)],
+    };
   }
   return {
     checks,
@@ -158,7 +215,9 @@ function resolveScopes(target: CompiledTarget, requested: readonly string[] | nu
   return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
 }
 
-type Rendered = { subject: string; claims: Record<string, string>; target: ResolvedTarget } | { missing: string };
+type Rendered =
+  | { subject: string; claims: Record<string, string>; target: ResolvedTarget }
+  | { missing: string };
 
 function renderAll(policy: CompiledPolicy, target: CompiledTarget, who: DecisionSubject): Rendered {
   let subject = `${who.provider}:${who.subject}`;
@@ -187,7 +246,8 @@ function resolveTarget(target: CompiledTarget, values: Map<string, string>): Res
   if (spec.aws) {
     const { sessionName: _n, sessionTags: _t, sourceIdentity: _s, ...rest } = spec.aws;
     const sessionTags: Record<string, string> = {};
-    for (const key of Object.keys(spec.aws.sessionTags ?? {})) sessionTags[key] = values.get(`sessionTags.${key}`) ?? "";
+    for (const key of Object.keys(spec.aws.sessionTags ?? {}))
+      sessionTags[key] = values.get(`sessionTags.${key}`) ?? "";
     const sessionName = values.get("sessionName");
     const sourceIdentity = values.get("sourceIdentity");
     return {

@@ -33,13 +33,20 @@ export interface FixtureResult {
 export function parseFixtureFile(text: string, file: string): FixtureCase[] {
   const parsed = z.array(fixtureCaseSchema).safeParse(parse(text));
   if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => `${file}: ${formatPath(i.path)}: ${i.message}`).join("\n"));
+    throw new Error(
+      parsed.error.issues.map((i) => `${file}: ${formatPath(i.path)}: ${i.message}`).join("\n"),
+    );
   }
   return parsed.data;
 }
 
 /** Runs one case through `decide`, the very function the broker's /token path calls. */
-export function runFixtureCase(set: PolicySet, c: FixtureCase, limits: DecisionLimits, defaultNow: number): FixtureResult {
+export function runFixtureCase(
+  set: PolicySet,
+  c: FixtureCase,
+  limits: DecisionLimits,
+  defaultNow: number,
+): FixtureResult {
   const sub = c.claims.sub;
   const decision = decide(
     set,
@@ -58,7 +65,17 @@ export function runFixtureCase(set: PolicySet, c: FixtureCase, limits: DecisionL
     return { name: c.name, passed: false, message: `expected ${c.expect}, got ${got} (${why})`, decision };
   }
   if (c.policy !== undefined && decision.allow && decision.grant.policy !== c.policy) {
-    return { name: c.name, passed: false, message: `expected policy ${c.policy}, admitted by ${decision.grant.policy}`, decision };
+    return {
+      name: c.name,
+      passed: false,
+      message: `expected policy ${c.policy}, admitted by ${decision.grant.policy}`,
+      decision,
+    };
   }
-  return { name: c.name, passed: true, message: decision.allow ? `allowed by ${decision.grant.policy}` : `denied (${decision.reason})`, decision };
+  return {
+    name: c.name,
+    passed: true,
+    message: decision.allow ? `allowed by ${decision.grant.policy}` : `denied (${decision.reason})`,
+    decision,
+  };
 }

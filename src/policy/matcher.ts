@@ -18,7 +18,8 @@ export class MatcherError extends Error {
 type Literal = string | number | boolean;
 
 /** Exact comparison of same-typed literals: "1" never equals 1 (CONTRACT §5: values are never coerced). */
-const sameLiteral = (expected: Literal, value: unknown): boolean => typeof value === typeof expected && value === expected;
+const sameLiteral = (expected: Literal, value: unknown): boolean =>
+  typeof value === typeof expected && value === expected;
 
 function compilePattern(source: string, what: string): RE2JS {
   try {

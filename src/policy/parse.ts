@@ -1,8 +1,8 @@
 import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
+import { formatPath } from "../util/format-path.ts";
 import { type CompiledPolicy, compilePolicy, PolicyCompileError } from "./compile.ts";
 import { PolicySet } from "./policy-set.ts";
-import { formatPath } from "../util/format-path.ts";
 import { policySchema } from "./schema.ts";
 
 /** A problem in a policy file: the file, the path inside its document, and what is wrong. */
@@ -37,15 +37,20 @@ function zodProblems(error: z.ZodError, file: string, document: number): PolicyP
 }
 
 /** Parses, validates and compiles every document of every file. Pure: the caller reads the files. */
-export function compilePolicyFiles(files: readonly PolicyFile[], options: CompileOptions = {}): CompileResult {
+export function compilePolicyFiles(
+  files: readonly PolicyFile[],
+  options: CompileOptions = {},
+): CompileResult {
   const problems: PolicyProblem[] = [];
   const compiled: CompiledPolicy[] = [];
   const seen = new Map<string, string>();
   for (const file of files) {
     parseAllDocuments(file.text, { uniqueKeys: true }).forEach((doc, document) => {
-      const at = (path: string, message: string) => problems.push({ file: file.path, document, path, message });
+      const at = (path: string, message: string) =>
+        problems.push({ file: file.path, document, path, message });
       if (doc.errors.length > 0) {
-        for (const e of doc.errors) at(`line ${e.linePos?.[0]?.line ?? "?"}`, e.message.split("\n")[0] ?? "YAML error");
+        for (const e of doc.errors)
+          at(`line ${e.linePos?.[0]?.line ?? "?"}`, e.message.split("\n")[0] ?? "YAML error");
         return;
       }
       const value: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -63,7 +68,8 @@ export function compilePolicyFiles(files: readonly PolicyFile[], options: Compil
         return;
       }
       seen.set(name, file.path);
-      const providers = typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
+      const providers =
+        typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
       const unknown = options.knownProviders ? providers.filter((p) => !options.knownProviders?.has(p)) : [];
       if (unknown.length > 0) {
         at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);

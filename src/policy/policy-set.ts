@@ -54,7 +54,8 @@ export class PolicySet {
   /** Union of the scopes policies grant (RFC 8414 `scopes_supported`). */
   scopesSupported(): string[] {
     const all = new Set<string>();
-    for (const p of this.policies) for (const t of p.targets.values()) for (const s of t.allowedScopes) all.add(s);
+    for (const p of this.policies)
+      for (const t of p.targets.values()) for (const s of t.allowedScopes) all.add(s);
     return [...all].sort();
   }
 }
@@ -62,19 +63,24 @@ export class PolicySet {
 function buildIndex(policies: CompiledPolicy[]): ProviderIndex {
   const popularity = new Map<string, number>();
   for (const p of policies) {
-    for (const m of p.match) if (m.matcher.exactStrings) popularity.set(m.key, (popularity.get(m.key) ?? 0) + 1);
+    for (const m of p.match)
+      if (m.matcher.exactStrings) popularity.set(m.key, (popularity.get(m.key) ?? 0) + 1);
   }
   const index: ProviderIndex = { byClaim: new Map(), unindexed: [] };
   for (const p of policies) {
     let best: (typeof p.match)[number] | undefined;
     for (const m of p.match) {
-      if (m.matcher.exactStrings && (!best || (popularity.get(m.key) ?? 0) > (popularity.get(best.key) ?? 0))) best = m;
+      if (m.matcher.exactStrings && (!best || (popularity.get(m.key) ?? 0) > (popularity.get(best.key) ?? 0)))
+        best = m;
     }
     if (!best?.matcher.exactStrings) {
       index.unindexed.push(p);
       continue;
     }
-    const entry = index.byClaim.get(best.key) ?? { path: best.path, byValue: new Map<string, CompiledPolicy[]>() };
+    const entry = index.byClaim.get(best.key) ?? {
+      path: best.path,
+      byValue: new Map<string, CompiledPolicy[]>(),
+    };
     index.byClaim.set(best.key, entry);
     const { byValue } = entry;
     for (const v of new Set(best.matcher.exactStrings)) {

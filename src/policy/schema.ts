@@ -7,7 +7,17 @@ import { durationSchema } from "../config/duration-schema.ts";
  */
 
 /** Claims the broker sets itself; a policy's templated claims may not override them (RFC 9068 §2.2). */
-export const RESERVED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"] as const;
+export const RESERVED_CLAIMS = [
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "nbf",
+  "iat",
+  "jti",
+  "client_id",
+  "scope",
+] as const;
 
 export type MatcherInput =
   | string
@@ -66,7 +76,9 @@ const kubernetesTarget = z.strictObject({
 export const targetSchema = z
   .strictObject({
     audience: z.string().min(1).describe("what a client names in `audience` or `resource`"),
-    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 §3.3 scope token")).optional(),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 §3.3 scope token"))
+      .optional(),
     defaultScopes: z.array(z.string()).optional(),
     ttl: durationSchema.optional(),
     aws: awsTarget.optional(),
@@ -75,14 +87,23 @@ export const targetSchema = z
   })
   .superRefine((t, ctx) => {
     const kinds = [t.aws, t.gcp, t.kubernetes].filter((k) => k !== undefined).length;
-    if (kinds > 1) ctx.addIssue({ code: "custom", message: "a target is at most one of aws, gcp, kubernetes" });
+    if (kinds > 1)
+      ctx.addIssue({ code: "custom", message: "a target is at most one of aws, gcp, kubernetes" });
     for (const s of t.defaultScopes ?? []) {
       if (!(t.scopes ?? []).includes(s)) {
-        ctx.addIssue({ code: "custom", path: ["defaultScopes"], message: `default scope "${s}" is not in scopes` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["defaultScopes"],
+          message: `default scope "${s}" is not in scopes`,
+        });
       }
     }
     if ((t.aws || t.kubernetes) && t.scopes?.length) {
-      ctx.addIssue({ code: "custom", path: ["scopes"], message: "AWS and Kubernetes targets take no scopes" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["scopes"],
+        message: "AWS and Kubernetes targets take no scopes",
+      });
     }
   });
 

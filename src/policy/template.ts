@@ -47,7 +47,11 @@ export function compileTemplate(source: string): Template {
           continue;
         }
         const v = lookupClaim(claims, part.path);
-        if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) {
+        if (
+          typeof v === "string" ||
+          typeof v === "boolean" ||
+          (typeof v === "number" && Number.isFinite(v))
+        ) {
           out += String(v);
         } else {
           return { ok: false, missing: part.key };

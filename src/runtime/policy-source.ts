@@ -1,8 +1,15 @@
-import { readdirSync, readFileSync, statSync, type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { type CompileOptions, compilePolicyFiles, formatProblem, type PolicyFile, type PolicyProblem } from "../policy/parse.ts";
+import { lintPolicy } from "../policy/lint.ts";
+import {
+  type CompileOptions,
+  compilePolicyFiles,
+  formatProblem,
+  type PolicyFile,
+  type PolicyProblem,
+} from "../policy/parse.ts";
 import { PolicySet } from "../policy/policy-set.ts";
 
 /** Policy files under a path: a file, or every *.yaml / *.yml in a directory tree except *.test.yaml fixtures. */
@@ -11,7 +18,9 @@ export function readPolicyFiles(path: string): PolicyFile[] {
   if (stat.isFile()) return [{ path, text: readFileSync(path, "utf8") }];
   const files: PolicyFile[] = [];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const full = join(dir, entry.name);
       // Kubernetes ConfigMap mounts keep data in hidden ..data/ dirs behind symlinks: follow visible entries only.
       if (entry.name.startsWith(".")) continue;
@@ -24,6 +33,11 @@ export function readPolicyFiles(path: string): PolicyFile[] {
   };
   walk(path);
   return files;
+}
+
+export interface PolicySourceOptions extends CompileOptions {
+  /** Provider name → issuer, so lint knows which providers are multi-tenant platforms. */
+  providerIssuers?: ReadonlyMap<string, string>;
 }
 
 export interface PolicySourceStatus {
@@ -43,12 +57,18 @@ export class PolicySource {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #path: string;
-  readonly #options: CompileOptions;
+  readonly #options: PolicySourceOptions;
   readonly #logger: Logger;
   readonly #metrics: Metrics | undefined;
   readonly #onLoaded: ((set: PolicySet, files: PolicyFile[]) => void) | undefined;
 
-  constructor(path: string, options: CompileOptions, logger: Logger, metrics?: Metrics, onLoaded?: (set: PolicySet, files: PolicyFile[]) => void) {
+  constructor(
+    path: string,
+    options: PolicySourceOptions,
+    logger: Logger,
+    metrics?: Metrics,
+    onLoaded?: (set: PolicySet, files: PolicyFile[]) => void,
+  ) {
     this.#path = path;
     this.#options = options;
     this.#logger = logger;
@@ -75,13 +95,24 @@ export class PolicySource {
       set = result.set;
     } catch (e) {
       files = [];
-      problems = [{ file: this.#path, document: 0, path: "(file)", message: e instanceof Error ? e.message : "cannot be read" }];
+      problems = [
+        {
+          file: this.#path,
+          document: 0,
+          path: "(file)",
+          message: e instanceof Error ? e.message : "cannot be read",
+        },
+      ];
     }
     const now = new Date().toISOString();
     if (problems.length > 0 || !set) {
-      for (const p of problems) this.#logger.error({ file: p.file, path: p.path }, `policy rejected: ${formatProblem(p)}`);
+      for (const p of problems)
+        this.#logger.error({ file: p.file, path: p.path }, `policy rejected: ${formatProblem(p)}`);
       this.#metrics?.policyReloads.inc({ result: "error" });
-      this.#status = { ...this.#status, lastError: `${problems.length} problem(s); first: ${problems[0] ? formatProblem(problems[0]) : "unknown"}` };
+      this.#status = {
+        ...this.#status,
+        lastError: `${problems.length} problem(s); first: ${problems[0] ? formatProblem(problems[0]) : "unknown"}`,
+      };
       return problems;
     }
     this.#set = set;
@@ -89,6 +120,16 @@ export class PolicySource {
     this.#metrics?.policiesLoaded.set(set.size);
     this.#status = { ok: true, policies: set.size, lastReload: now };
     this.#logger.info({ policies: set.size, path: this.#path }, "policies loaded");
+    // Lint findings do not block loading (validate --strict is the gate); they are logged on every load.
+    const providerIssuers = this.#options.providerIssuers ?? new Map<string, string>();
+    for (const p of set.policies) {
+      for (const f of lintPolicy(p.spec, { providerIssuers })) {
+        this.#logger.warn(
+          { policy: p.name, file: p.source.file, path: f.path, rule: f.rule },
+          `policy lint: ${f.message}`,
+        );
+      }
+    }
     this.#onLoaded?.(set, files);
     return [];
   }
@@ -100,7 +141,9 @@ export class PolicySource {
         clearTimeout(this.#timer);
         this.#timer = setTimeout(() => this.reload(), debounceMs);
       });
-      this.#watcher.on("error", (e) => this.#logger.warn({ err: e }, "policy watch failed; reload with SIGHUP"));
+      this.#watcher.on("error", (e) =>
+        this.#logger.warn({ err: e }, "policy watch failed; reload with SIGHUP"),
+      );
     } catch (e) {
       this.#logger.warn({ err: e }, "cannot watch the policy path; reload with SIGHUP");
     }

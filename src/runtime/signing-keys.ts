@@ -12,7 +12,9 @@ import { jwkThumbprint, KeySetError, type SigningKey } from "../mint/keys.ts";
 export function loadSigningKeys(dir: string, alg: SigningAlgorithm): SigningKey[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.(pem|key|jwk|json)$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /\.(pem|key|jwk|json)$/.test(n))
+      .sort();
   } catch {
     throw new KeySetError(`${dir}: cannot read the signing keys directory`);
   }
@@ -33,13 +35,16 @@ function readKey(file: string, alg: SigningAlgorithm): SigningKey {
       privateKey = createPrivateKey({ key: jwk as never, format: "jwk" });
       if (typeof jwk.kid === "string") kid = jwk.kid;
       if (typeof jwk.nbf === "number") notBefore = jwk.nbf * 1000;
-      if (typeof jwk.alg === "string" && jwk.alg !== alg) throw new Error(`key is for ${jwk.alg}, signing.algorithm is ${alg}`);
+      if (typeof jwk.alg === "string" && jwk.alg !== alg)
+        throw new Error(`key is for ${jwk.alg}, signing.algorithm is ${alg}`);
     } else {
       privateKey = createPrivateKey(text);
     }
   } catch (e) {
     // Never echo key material: name the file and the kind of problem only.
-    throw new KeySetError(`${file}: not a usable private key (${e instanceof Error && !e.message.includes("-----") ? e.message : "parse error"})`);
+    throw new KeySetError(
+      `${file}: not a usable private key (${e instanceof Error && !e.message.includes("-----") ? e.message : "parse error"})`,
+    );
   }
   return { kid: kid ?? jwkThumbprint(privateKey), alg, privateKey, notBefore };
 }

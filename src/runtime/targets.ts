@@ -19,11 +19,24 @@ export function loadKubeConfig(path: string): KubeConfig {
 export type MinterOverrides = Partial<Record<TargetKind, Minter>>;
 
 /** One minter per configured target kind; a kind the config does not set up answers invalid_target. */
-export function createMinters(config: Config, signer: TokenSigner, clock: Clock, overrides: MinterOverrides = {}): Map<TargetKind, Minter> {
+export function createMinters(
+  config: Config,
+  signer: TokenSigner,
+  clock: Clock,
+  overrides: MinterOverrides = {},
+): Map<TargetKind, Minter> {
   const minters = new Map<TargetKind, Minter>([["jwt", createJwtMinter(signer, clock)]]);
   const { aws, gcp, kubernetes } = config.targets;
   if (aws) {
-    minters.set("aws", createAwsMinter({ region: aws.region, signer, clock, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) }));
+    minters.set(
+      "aws",
+      createAwsMinter({
+        region: aws.region,
+        signer,
+        clock,
+        ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+      }),
+    );
   }
   if (gcp) {
     minters.set(
@@ -37,7 +50,10 @@ export function createMinters(config: Config, signer: TokenSigner, clock: Clock,
     );
   }
   if (kubernetes && kubernetes.clusters.length > 0) {
-    const clusters = kubernetes.clusters.map((c) => ({ name: c.name, kubeConfig: loadKubeConfig(c.kubeconfig) }));
+    const clusters = kubernetes.clusters.map((c) => ({
+      name: c.name,
+      kubeConfig: loadKubeConfig(c.kubeconfig),
+    }));
     minters.set("kubernetes", createKubernetesMinter({ clusters, clock }));
   }
   for (const [kind, minter] of Object.entries(overrides)) if (minter) minters.set(kind as TargetKind, minter);

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fixtureClaims } from "../helpers/fixtures.ts";
 import { runCli, startCli } from "../helpers/cli.ts";
+import { fixtureClaims } from "../helpers/fixtures.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "wif-cli-"));
 
@@ -20,7 +20,10 @@ spec:
 describe("wif-broker policy", () => {
   it("validate names the file and the path of a schema error, exit 1", () => {
     const dir = tmp();
-    writeFileSync(join(dir, "bad.yaml"), POLICY(`{ ref: { glob: "x", regex: "y" } }`).replace("audience: https://x.internal", "audince: x"));
+    writeFileSync(
+      join(dir, "bad.yaml"),
+      POLICY(`{ ref: { glob: "x", regex: "y" } }`).replace("audience: https://x.internal", "audince: x"),
+    );
     const r = runCli(["policy", "validate", dir]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /bad\.yaml: spec\.grant\.targets\[0\]/);
@@ -51,8 +54,21 @@ describe("wif-broker policy", () => {
     writeFileSync(join(dir, "p.yaml"), POLICY(`{ repository_id: "74" }`));
     const claims = fixtureClaims("github-actions-branch");
     const cases = [
-      { name: "allowed", provider: "github", claims, request: { audience: "https://x.internal" }, expect: "allow", policy: "p" },
-      { name: "wrongly expected", provider: "github", claims, request: { audience: "https://y.internal" }, expect: "allow" },
+      {
+        name: "allowed",
+        provider: "github",
+        claims,
+        request: { audience: "https://x.internal" },
+        expect: "allow",
+        policy: "p",
+      },
+      {
+        name: "wrongly expected",
+        provider: "github",
+        claims,
+        request: { audience: "https://y.internal" },
+        expect: "allow",
+      },
     ];
     writeFileSync(join(dir, "p.test.yaml"), JSON.stringify(cases));
     const r = runCli(["policy", "test", dir]);
@@ -70,10 +86,24 @@ describe("wif-broker policy", () => {
 
   it("explain names every failing check of each candidate, offline", () => {
     const dir = tmp();
-    writeFileSync(join(dir, "p.yaml"), POLICY(`{ repository_id: "74", ref: refs/heads/release, event_name: workflow_dispatch }`));
+    writeFileSync(
+      join(dir, "p.yaml"),
+      POLICY(`{ repository_id: "74", ref: refs/heads/release, event_name: workflow_dispatch }`),
+    );
     const claimsFile = join(dir, "claims.json");
     writeFileSync(claimsFile, JSON.stringify(fixtureClaims("github-actions-branch")));
-    const r = runCli(["policy", "explain", "--claims", claimsFile, "--provider", "github", "--audience", "https://x.internal", "--policies", dir]);
+    const r = runCli([
+      "policy",
+      "explain",
+      "--claims",
+      claimsFile,
+      "--provider",
+      "github",
+      "--audience",
+      "https://x.internal",
+      "--policies",
+      dir,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /DENY \(policy\.no_match\)/);
     assert.match(r.stdout, /ok {3}match\.repository_id/);

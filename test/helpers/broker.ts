@@ -21,7 +21,10 @@ export interface TestBroker {
   logs: string[];
   policyDir: string;
   /** POSTs a form to /token; array values repeat the parameter. */
-  post(params: Record<string, string | string[]>, init?: { contentType?: string; body?: string }): Promise<Response>;
+  post(
+    params: Record<string, string | string[]>,
+    init?: { contentType?: string; body?: string },
+  ): Promise<Response>;
   /** A token-exchange request for `token` and `audience`. */
   exchange(token: string, audience: string, extra?: Record<string, string | string[]>): Promise<Response>;
   close(): Promise<void>;
@@ -29,7 +32,8 @@ export interface TestBroker {
 
 export function formBody(params: Record<string, string | string[]>): string {
   const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) for (const value of Array.isArray(v) ? v : [v]) form.append(k, value);
+  for (const [k, v] of Object.entries(params))
+    for (const value of Array.isArray(v) ? v : [v]) form.append(k, value);
   return form.toString();
 }
 
@@ -82,7 +86,13 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     policyDir,
     post,
     exchange: (token, audience, extra = {}) =>
-      post({ grant_type: TOKEN_EXCHANGE, subject_token: token, subject_token_type: JWT_TYPE, audience, ...extra }),
+      post({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: token,
+        subject_token_type: JWT_TYPE,
+        audience,
+        ...extra,
+      }),
     async close() {
       await broker.close();
       if (!options.idp) await idp.close();

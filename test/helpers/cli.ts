@@ -9,7 +9,10 @@ export interface CliResult {
 }
 
 /** Runs the CLI from source with the current Node (24 runs TypeScript directly). */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): CliResult {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -22,7 +25,10 @@ export function runCli(args: string[], options: { cwd?: string; env?: Record<str
 
 /** Starts a long-running CLI command and resolves once `ready` matches its stderr. */
 export function startCli(args: string[], ready: RegExp, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   let stdout = "";
   child.stdout.on("data", (d) => {

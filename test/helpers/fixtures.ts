@@ -14,11 +14,16 @@ export type FixtureName =
   | "azure-managed-identity-v1";
 
 export function fixture(name: FixtureName): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`../fixtures/claims/${name}.json`, import.meta.url), "utf8")) as Record<string, unknown>;
+  return JSON.parse(
+    readFileSync(new URL(`../fixtures/claims/${name}.json`, import.meta.url), "utf8"),
+  ) as Record<string, unknown>;
 }
 
 /** A fixture's claims without the time and issuer claims a test issuer fills in. */
-export function fixtureClaims(name: FixtureName, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function fixtureClaims(
+  name: FixtureName,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   const { iss: _i, iat: _a, nbf: _n, exp: _e, ...rest } = fixture(name);
   return { ...rest, ...overrides };
 }

@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as oauth from "oauth4webapi";
+import {
+  BROKER_ISSUER,
+  GITHUB_POLICY,
+  JWT_TYPE,
+  startTestBroker,
+  type TestBroker,
+  TOKEN_EXCHANGE,
+} from "../helpers/broker.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
-import { BROKER_ISSUER, GITHUB_POLICY, JWT_TYPE, startTestBroker, TOKEN_EXCHANGE, type TestBroker } from "../helpers/broker.ts";
 
 describe("discovery, keys and strict clients", () => {
   let b: TestBroker;
@@ -24,19 +31,27 @@ describe("discovery, keys and strict clients", () => {
       assert.equal(as.issuer, BROKER_ISSUER);
       assert.equal(as.token_endpoint, `${BROKER_ISSUER}/token`);
       assert.equal(as.jwks_uri, `${BROKER_ISSUER}/jwks`);
-      assert.deepEqual(as.grant_types_supported, [TOKEN_EXCHANGE, "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_credentials"]);
+      assert.deepEqual(as.grant_types_supported, [
+        TOKEN_EXCHANGE,
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "client_credentials",
+      ]);
       assert.deepEqual(as.scopes_supported, ["deploy:read", "deploy:write"]);
       assert.ok(as.token_endpoint_auth_methods_supported?.includes("private_key_jwt"));
     });
   }
 
   it("the OpenID document carries what cloud IAM needs to trust the broker's JWTs", async () => {
-    const doc = (await (await fetch(`${b.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const doc = (await (await fetch(`${b.url}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(doc.id_token_signing_alg_values_supported, ["ES256"]);
     assert.deepEqual(doc.subject_types_supported, ["public"]);
     assert.ok(Array.isArray(doc.response_types_supported));
     const claims = doc.claims_supported as string[];
-    for (const c of ["sub", "aud", "client_id", "repo", "sha", "https://aws.amazon.com/tags"]) assert.ok(claims.includes(c), c);
+    for (const c of ["sub", "aud", "client_id", "repo", "sha", "https://aws.amazon.com/tags"])
+      assert.ok(claims.includes(c), c);
   });
 
   it("/jwks publishes public keys only", async () => {
@@ -51,7 +66,10 @@ describe("discovery, keys and strict clients", () => {
   });
 
   it("oauth4webapi processes the token response, and jose verifies the token against /jwks (RFC 9068)", async () => {
-    const as = await oauth.processDiscoveryResponse(new URL(BROKER_ISSUER), await fetch(`${b.url}/.well-known/oauth-authorization-server`));
+    const as = await oauth.processDiscoveryResponse(
+      new URL(BROKER_ISSUER),
+      await fetch(`${b.url}/.well-known/oauth-authorization-server`),
+    );
     const client: oauth.Client = { client_id: "ci" };
     const subjectToken = b.idp.mint(fixtureClaims("github-actions-branch"));
     const response = await oauth.genericTokenEndpointRequest(
@@ -59,7 +77,12 @@ describe("discovery, keys and strict clients", () => {
       client,
       oauth.None(),
       TOKEN_EXCHANGE,
-      { subject_token: subjectToken, subject_token_type: JWT_TYPE, audience: "https://deploy.acme.internal", scope: "deploy:write" },
+      {
+        subject_token: subjectToken,
+        subject_token_type: JWT_TYPE,
+        audience: "https://deploy.acme.internal",
+        scope: "deploy:write",
+      },
       { [oauth.customFetch]: loopbackFetch },
     );
     const tokens = await oauth.processGenericTokenEndpointResponse(as, client, response);
@@ -82,7 +105,10 @@ describe("discovery, keys and strict clients", () => {
   });
 
   it("issues a unique jti per token", async () => {
-    const t = () => b.exchange(b.idp.mint(fixtureClaims("github-actions-branch")), "https://deploy.acme.internal").then((r) => r.json()) as Promise<{ access_token: string }>;
+    const t = () =>
+      b
+        .exchange(b.idp.mint(fixtureClaims("github-actions-branch")), "https://deploy.acme.internal")
+        .then((r) => r.json()) as Promise<{ access_token: string }>;
     const ids = new Set<string>();
     for (const r of await Promise.all([t(), t(), t(), t()])) {
       ids.add(JSON.parse(Buffer.from(r.access_token.split(".")[1] ?? "", "base64url").toString()).jti);
@@ -105,13 +131,19 @@ describe("operations endpoints", () => {
 
   it("/readyz lists every component and answers 200 when loaded", async () => {
     const res = await fetch(`${b.url}/readyz`);
-    const body = (await res.json()) as { status: string; components: Record<string, Record<string, unknown>> };
+    const body = (await res.json()) as {
+      status: string;
+      components: Record<string, Record<string, unknown>>;
+    };
     assert.equal(res.status, 200);
     assert.equal(body.status, "ready");
     assert.equal(body.components.policies?.policies, 1);
     assert.equal(body.components.store?.kind, "memory");
     assert.ok(body.components.signingKeys?.active);
-    assert.equal((body.components.providers?.github as { state: string }).state, "never_fetched");
+    assert.equal(
+      (body.components.providers?.github as { state: string } | undefined)?.state,
+      "never_fetched",
+    );
   });
 
   it("/metrics exposes Prometheus text with exchange counters and latency", async () => {
@@ -120,8 +152,14 @@ describe("operations endpoints", () => {
     const res = await fetch(`${b.url}/metrics`);
     assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
     const text = await res.text();
-    assert.match(text, /wif_broker_exchanges_total\{result="allow",provider="github",policy="octo-deploy",target="https:\/\/deploy\.acme\.internal"\} 1/);
-    assert.match(text, /wif_broker_exchanges_total\{result="invalid_request",provider="none",policy="none",target="none"\} 1/);
+    assert.match(
+      text,
+      /wif_broker_exchanges_total\{result="allow",provider="github",policy="octo-deploy",target="https:\/\/deploy\.acme\.internal"\} 1/,
+    );
+    assert.match(
+      text,
+      /wif_broker_exchanges_total\{result="invalid_request",provider="none",policy="none",target="none"\} 1/,
+    );
     assert.match(text, /wif_broker_exchange_duration_seconds_bucket/);
     assert.match(text, /wif_broker_jwks_fetches_total\{provider="github",result="ok"\} 1/);
     assert.match(text, /wif_broker_policy_reloads_total\{result="ok"\} 1/);
@@ -140,12 +178,17 @@ describe("an upstream that is unavailable", () => {
     const b = await startTestBroker({ policies: GITHUB_POLICY });
     try {
       b.idp.setDown(true);
-      const res = await b.exchange(b.idp.mint(fixtureClaims("github-actions-branch")), "https://deploy.acme.internal");
+      const res = await b.exchange(
+        b.idp.mint(fixtureClaims("github-actions-branch")),
+        "https://deploy.acme.internal",
+      );
       const body = (await res.json()) as Record<string, unknown>;
       assert.equal(res.status, 503);
       assert.equal(body.error, "temporarily_unavailable");
       assert.ok(Number(res.headers.get("retry-after")) > 0);
-      const ready = (await (await fetch(`${b.url}/readyz`)).json()) as { components: { providers: { github: { state: string } } } };
+      const ready = (await (await fetch(`${b.url}/readyz`)).json()) as {
+        components: { providers: { github: { state: string } } };
+      };
       assert.equal(ready.components.providers.github.state, "failing");
     } finally {
       await b.close();

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Minter } from "../../src/mint/types.ts";
-import { fixtureClaims } from "../helpers/fixtures.ts";
 import {
   BROKER_ISSUER,
   CLIENT_ASSERTION_TYPE,
@@ -10,9 +9,10 @@ import {
   JWT_BEARER,
   JWT_TYPE,
   startTestBroker,
-  TOKEN_EXCHANGE,
   type TestBroker,
+  TOKEN_EXCHANGE,
 } from "../helpers/broker.ts";
+import { fixtureClaims } from "../helpers/fixtures.ts";
 
 const DEPLOY = "https://deploy.acme.internal";
 
@@ -55,7 +55,10 @@ function assertOAuthError(res: Response, body: Record<string, unknown>, status: 
   assert.equal(res.headers.get("pragma"), "no-cache");
   const requestId = res.headers.get("x-request-id");
   assert.match(requestId ?? "", /^[0-9A-HJKMNP-TV-Z]{26}$/, "request id is a ULID");
-  assert.ok(String(body.error_description).endsWith(`(request id ${requestId})`), "description ends with the request id");
+  assert.ok(
+    String(body.error_description).endsWith(`(request id ${requestId})`),
+    "description ends with the request id",
+  );
 }
 
 describe("POST /token", () => {
@@ -67,10 +70,14 @@ describe("POST /token", () => {
     },
   };
   before(async () => {
-    b = await startTestBroker({ policies: GITHUB_POLICY + "---\n" + LIMITED_POLICY, minters: { aws: failingAws } });
+    b = await startTestBroker({
+      policies: `${GITHUB_POLICY}---\n${LIMITED_POLICY}`,
+      minters: { aws: failingAws },
+    });
   });
   after(() => b.close());
-  const token = (overrides: Record<string, unknown> = {}) => b.idp.mint(fixtureClaims("github-actions-branch", overrides));
+  const token = (overrides: Record<string, unknown> = {}) =>
+    b.idp.mint(fixtureClaims("github-actions-branch", overrides));
 
   it("exchanges a token (RFC 8693 §2.2.1) with default scopes, no-store headers and an RFC 9068 token", async () => {
     const res = await b.exchange(token(), DEPLOY);
@@ -117,18 +124,48 @@ describe("POST /token", () => {
   });
 
   it("accepts a federated client assertion (RFC 7523 §2.2), honouring client_id", async () => {
-    const base = { grant_type: "client_credentials", client_assertion_type: CLIENT_ASSERTION_TYPE, audience: DEPLOY };
+    const base = {
+      grant_type: "client_credentials",
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      audience: DEPLOY,
+    };
     assert.equal((await b.post({ ...base, client_assertion: token() })).status, 200);
-    assert.equal((await b.post({ ...base, client_assertion: token(), client_id: "octo-deploy" })).status, 200);
+    assert.equal(
+      (await b.post({ ...base, client_assertion: token(), client_id: "octo-deploy" })).status,
+      200,
+    );
     const res = await b.post({ ...base, client_assertion: token(), client_id: "someone-else" });
     assertOAuthError(res, await json(res), 401, "invalid_client");
   });
 
   describe("bad subject token: the error follows the grant (CONTRACT §2 table)", () => {
     const cases = [
-      { name: "token-exchange", status: 400, error: "invalid_request", params: (t: string) => ({ grant_type: TOKEN_EXCHANGE, subject_token: t, subject_token_type: JWT_TYPE }) },
-      { name: "jwt-bearer", status: 400, error: "invalid_grant", params: (t: string) => ({ grant_type: JWT_BEARER, assertion: t }) },
-      { name: "client assertion", status: 401, error: "invalid_client", params: (t: string) => ({ grant_type: "client_credentials", client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: t }) },
+      {
+        name: "token-exchange",
+        status: 400,
+        error: "invalid_request",
+        params: (t: string) => ({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: t,
+          subject_token_type: JWT_TYPE,
+        }),
+      },
+      {
+        name: "jwt-bearer",
+        status: 400,
+        error: "invalid_grant",
+        params: (t: string) => ({ grant_type: JWT_BEARER, assertion: t }),
+      },
+      {
+        name: "client assertion",
+        status: 401,
+        error: "invalid_client",
+        params: (t: string) => ({
+          grant_type: "client_credentials",
+          client_assertion_type: CLIENT_ASSERTION_TYPE,
+          client_assertion: t,
+        }),
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: an invalid token → ${c.status} ${c.error}`, async () => {
@@ -144,15 +181,70 @@ describe("POST /token", () => {
 
   describe("malformed requests → 400 invalid_request", () => {
     const cases: Array<[string, () => Record<string, string | string[]>]> = [
-      ["missing grant_type", () => ({ subject_token: token(), subject_token_type: JWT_TYPE, audience: DEPLOY })],
-      ["missing subject_token", () => ({ grant_type: TOKEN_EXCHANGE, subject_token_type: JWT_TYPE, audience: DEPLOY })],
-      ["missing subject_token_type", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), audience: DEPLOY })],
-      ["unsupported subject_token_type", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: "urn:ietf:params:oauth:token-type:saml2", audience: DEPLOY })],
-      ["repeated audience", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE, audience: [DEPLOY, DEPLOY] })],
-      ["repeated grant_type", () => ({ grant_type: [TOKEN_EXCHANGE, TOKEN_EXCHANGE], subject_token: token(), subject_token_type: JWT_TYPE, audience: DEPLOY })],
-      ["actor_token (not supported in v1)", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE, audience: DEPLOY, actor_token: token(), actor_token_type: JWT_TYPE })],
-      ["no audience or resource", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE })],
-      ["unsupported requested_token_type", () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE, audience: DEPLOY, requested_token_type: "urn:ietf:params:oauth:token-type:saml1" })],
+      [
+        "missing grant_type",
+        () => ({ subject_token: token(), subject_token_type: JWT_TYPE, audience: DEPLOY }),
+      ],
+      [
+        "missing subject_token",
+        () => ({ grant_type: TOKEN_EXCHANGE, subject_token_type: JWT_TYPE, audience: DEPLOY }),
+      ],
+      [
+        "missing subject_token_type",
+        () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), audience: DEPLOY }),
+      ],
+      [
+        "unsupported subject_token_type",
+        () => ({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: token(),
+          subject_token_type: "urn:ietf:params:oauth:token-type:saml2",
+          audience: DEPLOY,
+        }),
+      ],
+      [
+        "repeated audience",
+        () => ({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: token(),
+          subject_token_type: JWT_TYPE,
+          audience: [DEPLOY, DEPLOY],
+        }),
+      ],
+      [
+        "repeated grant_type",
+        () => ({
+          grant_type: [TOKEN_EXCHANGE, TOKEN_EXCHANGE],
+          subject_token: token(),
+          subject_token_type: JWT_TYPE,
+          audience: DEPLOY,
+        }),
+      ],
+      [
+        "actor_token (not supported in v1)",
+        () => ({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: token(),
+          subject_token_type: JWT_TYPE,
+          audience: DEPLOY,
+          actor_token: token(),
+          actor_token_type: JWT_TYPE,
+        }),
+      ],
+      [
+        "no audience or resource",
+        () => ({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE }),
+      ],
+      [
+        "unsupported requested_token_type",
+        () => ({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: token(),
+          subject_token_type: JWT_TYPE,
+          audience: DEPLOY,
+          requested_token_type: "urn:ietf:params:oauth:token-type:saml1",
+        }),
+      ],
     ];
     for (const [name, params] of cases) {
       it(name, async () => {
@@ -161,7 +253,10 @@ describe("POST /token", () => {
       });
     }
     it("wrong content type", async () => {
-      const res = await b.post({}, { contentType: "application/json", body: JSON.stringify({ grant_type: TOKEN_EXCHANGE }) });
+      const res = await b.post(
+        {},
+        { contentType: "application/json", body: JSON.stringify({ grant_type: TOKEN_EXCHANGE }) },
+      );
       assertOAuthError(res, await json(res), 400, "invalid_request");
     });
     it("a subject token over 16 KiB", async () => {
@@ -186,7 +281,12 @@ describe("POST /token", () => {
   });
 
   it("names the target by RFC 8707 resource alone", async () => {
-    const res = await b.post({ grant_type: TOKEN_EXCHANGE, subject_token: token(), subject_token_type: JWT_TYPE, resource: DEPLOY });
+    const res = await b.post({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: token(),
+      subject_token_type: JWT_TYPE,
+      resource: DEPLOY,
+    });
     assert.equal(res.status, 200);
   });
 
@@ -270,7 +370,10 @@ describe("errors.verbose", () => {
   it("adds the first failing check to the description, still without claim values", async () => {
     const b = await startTestBroker({ policies: GITHUB_POLICY, config: { errors: { verbose: true } } });
     try {
-      const res = await b.exchange(b.idp.mint(fixtureClaims("github-actions-branch", { ref: "refs/tags/v9.9.9" })), DEPLOY);
+      const res = await b.exchange(
+        b.idp.mint(fixtureClaims("github-actions-branch", { ref: "refs/tags/v9.9.9" })),
+        DEPLOY,
+      );
       const body = await json(res);
       assert.match(String(body.error_description), /match\.ref/);
       assert.doesNotMatch(String(body.error_description), /v9\.9\.9/);

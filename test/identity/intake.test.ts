@@ -11,7 +11,11 @@ import { fixtureClaims } from "../helpers/fixtures.ts";
 const AUD = "https://broker.example.com";
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
-function provider(idp: DemoIssuer, name: string, algorithms = ["RS256", "RS512", "ES256", "EdDSA"]): Provider {
+function provider(
+  idp: DemoIssuer,
+  name: string,
+  algorithms = ["RS256", "RS512", "ES256", "EdDSA"],
+): Provider {
   return {
     name,
     issuer: idp.url,
@@ -41,12 +45,17 @@ describe("token intake (CONTRACT §2)", () => {
   let a: DemoIssuer;
   let other: DemoIssuer;
   let v: IdentityVerifier;
-  const claims = (over: Record<string, unknown> = {}) => fixtureClaims("github-actions-branch", { aud: AUD, ...over });
+  const claims = (over: Record<string, unknown> = {}) =>
+    fixtureClaims("github-actions-branch", { aud: AUD, ...over });
 
   before(async () => {
     a = await DemoIssuer.start();
     other = await DemoIssuer.start();
-    v = new IdentityVerifier({ providers: [provider(a, "a"), provider(other, "b")], clock: Date.now, clockSkew: 60 });
+    v = new IdentityVerifier({
+      providers: [provider(a, "a"), provider(other, "b")],
+      clock: Date.now,
+      clockSkew: 60,
+    });
   });
   after(async () => {
     await a.close();
@@ -86,12 +95,19 @@ describe("token intake (CONTRACT §2)", () => {
   });
 
   it("refuses a valid signature whose alg is off the provider's allowlist", async () => {
-    const strict = new IdentityVerifier({ providers: [provider(a, "a", ["ES256"])], clock: Date.now, clockSkew: 60 });
+    const strict = new IdentityVerifier({
+      providers: [provider(a, "a", ["ES256"])],
+      clock: Date.now,
+      clockSkew: 60,
+    });
     await rejects(strict.verify(a.mint(claims())), "jwt.alg_not_allowed");
   });
 
   it("refuses a header alg that differs from the key's algorithm", async () => {
-    await rejects(v.verify(a.mint(claims(), { header: { alg: "RS512" } })), /jwt\.(unknown_key|bad_signature)/);
+    await rejects(
+      v.verify(a.mint(claims(), { header: { alg: "RS512" } })),
+      /jwt\.(unknown_key|bad_signature)/,
+    );
   });
 
   it("refuses an unknown kid", async () => {
@@ -101,7 +117,12 @@ describe("token intake (CONTRACT §2)", () => {
 
   for (const name of ["jku", "x5u", "jwk", "x5c"]) {
     it(`refuses a token carrying a ${name} header`, async () => {
-      await rejects(v.verify(a.mint(claims(), { header: { [name]: name === "x5c" ? ["MIIB"] : "https://evil.example/keys" } })), "jwt.embedded_key");
+      await rejects(
+        v.verify(
+          a.mint(claims(), { header: { [name]: name === "x5c" ? ["MIIB"] : "https://evil.example/keys" } }),
+        ),
+        "jwt.embedded_key",
+      );
     });
   }
 
@@ -117,7 +138,9 @@ describe("token intake (CONTRACT §2)", () => {
 
   it("refuses expired tokens and tokens without a numeric exp", async () => {
     await rejects(v.verify(a.mint(claims({ exp: Math.floor(Date.now() / 1000) - 1 }))), "jwt.expired");
-    const { exp: _e, ...noExp } = JSON.parse(Buffer.from(a.mint(claims()).split(".")[1] ?? "", "base64url").toString());
+    const { exp: _e, ...noExp } = JSON.parse(
+      Buffer.from(a.mint(claims()).split(".")[1] ?? "", "base64url").toString(),
+    );
     await rejects(v.verify(a.mint(claims({ exp: undefined }))), "jwt.exp_missing");
     assert.ok(noExp);
     await rejects(v.verify(a.mint(claims({ exp: "9999999999" }))), "jwt.exp_invalid");
@@ -152,9 +175,15 @@ describe("token intake (CONTRACT §2)", () => {
   it("never verifies provider A's token with provider B's key", async () => {
     const bKey = { privateKey: other.currentKey.privateKey, alg: "RS256" };
     // B's key, B's kid, A's iss: A's JWKS has no such kid.
-    await rejects(v.verify(a.mint(claims(), { key: { ...bKey, kid: other.currentKey.kid } })), "jwt.unknown_key");
+    await rejects(
+      v.verify(a.mint(claims(), { key: { ...bKey, kid: other.currentKey.kid } })),
+      "jwt.unknown_key",
+    );
     // B's key under A's kid: the signature does not verify with A's key.
-    await rejects(v.verify(a.mint(claims(), { key: { ...bKey, kid: a.currentKey.kid } })), "jwt.bad_signature");
+    await rejects(
+      v.verify(a.mint(claims(), { key: { ...bKey, kid: a.currentKey.kid } })),
+      "jwt.bad_signature",
+    );
   });
 
   it("refuses ECDSA signatures that are DER-encoded or all zero (RFC 7518 §3.4)", async () => {
@@ -181,8 +210,18 @@ describe("token intake (CONTRACT §2)", () => {
   });
 
   it("refuses malformed compact tokens", async () => {
-    for (const t of ["", "a.b", "a.b.c.d", "!!.e30.sig", `${b64({ alg: "RS256" })}.bm90IGpzb24.c2ln`, `${b64([1])}.${b64({})}.c2ln`]) {
-      await assert.rejects(v.verify(t), (e: unknown) => e instanceof BrokerError && e.kind === "bad_subject_token");
+    for (const t of [
+      "",
+      "a.b",
+      "a.b.c.d",
+      "!!.e30.sig",
+      `${b64({ alg: "RS256" })}.bm90IGpzb24.c2ln`,
+      `${b64([1])}.${b64({})}.c2ln`,
+    ]) {
+      await assert.rejects(
+        v.verify(t),
+        (e: unknown) => e instanceof BrokerError && e.kind === "bad_subject_token",
+      );
     }
   });
 

@@ -51,7 +51,9 @@ describe("discovery + JWKS cache", () => {
     const s = source(idp, clock);
     await s.keysFor(idp.currentKey.kid, "RS256");
     idp.requests.length = 0;
-    const flood = Array.from({ length: 50 }, (_, i) => s.keysFor(`unknown-${i}`, "RS256").catch((e: unknown) => e));
+    const flood = Array.from({ length: 50 }, (_, i) =>
+      s.keysFor(`unknown-${i}`, "RS256").catch((e: unknown) => e),
+    );
     const results = await Promise.all(flood);
     assert.ok(results.every((e) => e instanceof BrokerError && e.reason === "jwt.unknown_key"));
     assert.ok(idp.requests.length <= 2, `bounded refetch, saw ${idp.requests.length}`);
@@ -73,7 +75,10 @@ describe("discovery + JWKS cache", () => {
       assert.equal(s.status().state, "stale");
       assert.ok(s.status().lastError);
       now += 6 * 60 * MIN;
-      await assert.rejects(s.keysFor(kid, "RS256"), (e: unknown) => e instanceof BrokerError && e.kind === "unavailable" && (e.retryAfter ?? 0) > 0);
+      await assert.rejects(
+        s.keysFor(kid, "RS256"),
+        (e: unknown) => e instanceof BrokerError && e.kind === "unavailable" && (e.retryAfter ?? 0) > 0,
+      );
     } finally {
       idp.setDown(false);
     }
@@ -84,7 +89,10 @@ describe("discovery + JWKS cache", () => {
     try {
       const s = source(idp, clock);
       idp.requests.length = 0;
-      await assert.rejects(s.keysFor("k", "RS256"), (e: unknown) => e instanceof BrokerError && e.kind === "unavailable");
+      await assert.rejects(
+        s.keysFor("k", "RS256"),
+        (e: unknown) => e instanceof BrokerError && e.kind === "unavailable",
+      );
       const after1 = idp.requests.length;
       await assert.rejects(s.keysFor("k", "RS256"));
       assert.equal(idp.requests.length, after1, "no new request within the backoff");
@@ -101,13 +109,22 @@ describe("discovery + JWKS cache", () => {
       limits: { ...DEFAULT_FETCH_LIMITS, allowInsecureHttp: true },
       clock,
     });
-    await assert.rejects(s.keysFor("k", "RS256"), (e: unknown) => e instanceof BrokerError && e.kind === "unavailable");
+    await assert.rejects(
+      s.keysFor("k", "RS256"),
+      (e: unknown) => e instanceof BrokerError && e.kind === "unavailable",
+    );
     assert.match(s.status().lastError ?? "", /HTTP 404|issuer/);
   });
 
   it("requires https unless allowInsecureHttp, without sending a request", async () => {
     idp.requests.length = 0;
-    const s = new ProviderKeySource({ name: "p", issuer: idp.url, jwksUri: undefined, limits: DEFAULT_FETCH_LIMITS, clock });
+    const s = new ProviderKeySource({
+      name: "p",
+      issuer: idp.url,
+      jwksUri: undefined,
+      limits: DEFAULT_FETCH_LIMITS,
+      clock,
+    });
     await assert.rejects(s.keysFor("k", "RS256"));
     assert.equal(idp.requests.length, 0);
     assert.match(s.status().lastError ?? "", /refusing http/);
@@ -135,7 +152,10 @@ describe("bounded fetch", () => {
   const limits = { ...DEFAULT_FETCH_LIMITS, allowInsecureHttp: true, timeoutMs: 500 };
 
   it("caps the response size", async () => {
-    await assert.rejects(fetchJson(`${url}/big`, limits), (e: unknown) => e instanceof FetchError && /too large/.test(e.message));
+    await assert.rejects(
+      fetchJson(`${url}/big`, limits),
+      (e: unknown) => e instanceof FetchError && /too large/.test(e.message),
+    );
   });
   it("follows same-origin redirects only", async () => {
     assert.deepEqual(await fetchJson(`${url}/here`, limits), { keys: [] });

@@ -15,7 +15,13 @@ function policies(yaml: string): PolicySet {
   return set;
 }
 
-function policy(name: string, match: string, extra = "", targets = "[{ audience: t, scopes: [a, b], defaultScopes: [a] }]", provider = "github") {
+function policy(
+  name: string,
+  match: string,
+  extra = "",
+  targets = "[{ audience: t, scopes: [a, b], defaultScopes: [a] }]",
+  provider = "github",
+) {
   return `---
 apiVersion: wif-broker/v1
 kind: TrustPolicy
@@ -28,43 +34,116 @@ spec:
 `;
 }
 
-const req = (over: Partial<DecisionRequest> = {}): DecisionRequest => ({ audience: "t", scopes: null, sourceIp: undefined, now: NOW, ...over });
+const req = (over: Partial<DecisionRequest> = {}): DecisionRequest => ({
+  audience: "t",
+  scopes: null,
+  sourceIp: undefined,
+  now: NOW,
+  ...over,
+});
 const who = (fixture: FixtureName, provider = "github", over: Record<string, unknown> = {}) => {
   const claims = fixtureClaims(fixture, over);
   return { provider, subject: String(claims.sub), claims };
 };
 
 describe("match language (CONTRACT §5)", () => {
-  const rows: Array<{ name: string; match: string; fixture?: FixtureName; over?: Record<string, unknown>; allow: boolean }> = [
+  const rows: Array<{
+    name: string;
+    match: string;
+    fixture?: FixtureName;
+    over?: Record<string, unknown>;
+    allow: boolean;
+  }> = [
     { name: "exact string", match: `{ repository_id: "74" }`, allow: true },
     { name: "exact is case-sensitive", match: `{ repository_owner: "Octo-Org" }`, allow: false },
-    { name: "exact never coerces a number literal to a string claim", match: `{ repository_id: 74 }`, allow: false },
-    { name: "number literal matches a number claim", match: `{ runner_id: 27 }`, fixture: "gitlab-ci", allow: true },
-    { name: "string literal never matches a number claim", match: `{ runner_id: "27" }`, fixture: "gitlab-ci", allow: false },
+    {
+      name: "exact never coerces a number literal to a string claim",
+      match: `{ repository_id: 74 }`,
+      allow: false,
+    },
+    {
+      name: "number literal matches a number claim",
+      match: `{ runner_id: 27 }`,
+      fixture: "gitlab-ci",
+      allow: true,
+    },
+    {
+      name: "string literal never matches a number claim",
+      match: `{ runner_id: "27" }`,
+      fixture: "gitlab-ci",
+      allow: false,
+    },
     { name: "boolean literal", match: `{ email_verified: true }`, fixture: "gcp-metadata-full", allow: true },
-    { name: "string 'true' is not boolean true", match: `{ email_verified: "true" }`, fixture: "gcp-metadata-full", allow: false },
+    {
+      name: "string 'true' is not boolean true",
+      match: `{ email_verified: "true" }`,
+      fixture: "gcp-metadata-full",
+      allow: false,
+    },
     { name: "glob * within a segment", match: `{ ref: { glob: "refs/heads/*" } }`, allow: true },
     { name: "glob * never crosses /", match: `{ ref: { glob: "refs/*" } }`, allow: false },
     { name: "glob ** crosses /", match: `{ ref: { glob: "refs/**" } }`, allow: true },
     { name: "glob is anchored", match: `{ ref: { glob: "heads/*" } }`, allow: false },
-    { name: "glob treats regex metacharacters literally", match: `{ repository: { glob: "octo-org/octo.repo" } }`, allow: false },
+    {
+      name: "glob treats regex metacharacters literally",
+      match: `{ repository: { glob: "octo-org/octo.repo" } }`,
+      allow: false,
+    },
     { name: "regex is anchored at both ends", match: `{ ref: { regex: "heads/main" } }`, allow: false },
     { name: "regex full match", match: `{ ref: { regex: "refs/heads/(main|master)" } }`, allow: true },
     { name: "in", match: `{ event_name: { in: [push, workflow_dispatch] } }`, allow: true },
     { name: "in does not match others", match: `{ event_name: { in: [workflow_dispatch] } }`, allow: false },
     { name: "not in", match: `{ actor: { not: { in: ["dependabot[bot]"] } } }`, allow: true },
-    { name: "not on a missing claim never matches", match: `{ environment: { not: production } }`, allow: false },
+    {
+      name: "not on a missing claim never matches",
+      match: `{ environment: { not: production } }`,
+      allow: false,
+    },
     { name: "a missing claim never matches", match: `{ environment: production }`, allow: false },
-    { name: "JSON pointer into nested claims", match: `{ /kubernetes.io/namespace: payments }`, fixture: "kubernetes-projected", allow: true },
-    { name: "JSON pointer deeper", match: `{ /kubernetes.io/serviceaccount/uid: 3d4e5f6a-0000-4000-8000-000000000003 }`, fixture: "kubernetes-projected", allow: true },
-    { name: "a dotted name is one claim, not a path", match: `{ kubernetes.io: payments }`, fixture: "kubernetes-projected", allow: false },
-    { name: "JSON pointer into an array", match: `{ /aud/0: https://broker.example.com }`, fixture: "kubernetes-projected", allow: true },
-    { name: "an array claim does not match a string", match: `{ aud: https://broker.example.com }`, fixture: "kubernetes-projected", allow: false },
-    { name: "an object claim does not match a string", match: `{ kubernetes.io: "[object Object]" }`, fixture: "kubernetes-projected", allow: false },
+    {
+      name: "JSON pointer into nested claims",
+      match: `{ /kubernetes.io/namespace: payments }`,
+      fixture: "kubernetes-projected",
+      allow: true,
+    },
+    {
+      name: "JSON pointer deeper",
+      match: `{ /kubernetes.io/serviceaccount/uid: 3d4e5f6a-0000-4000-8000-000000000003 }`,
+      fixture: "kubernetes-projected",
+      allow: true,
+    },
+    {
+      name: "a dotted name is one claim, not a path",
+      match: `{ kubernetes.io: payments }`,
+      fixture: "kubernetes-projected",
+      allow: false,
+    },
+    {
+      name: "JSON pointer into an array",
+      match: `{ /aud/0: https://broker.example.com }`,
+      fixture: "kubernetes-projected",
+      allow: true,
+    },
+    {
+      name: "an array claim does not match a string",
+      match: `{ aud: https://broker.example.com }`,
+      fixture: "kubernetes-projected",
+      allow: false,
+    },
+    {
+      name: "an object claim does not match a string",
+      match: `{ kubernetes.io: "[object Object]" }`,
+      fixture: "kubernetes-projected",
+      allow: false,
+    },
     { name: "__proto__ does not reach the prototype", match: `{ /__proto__/toString: x }`, allow: false },
     { name: "constructor is not a claim", match: `{ constructor: { not: x } }`, allow: false },
     { name: "every entry must hold", match: `{ repository_id: "74", ref: refs/heads/dev }`, allow: false },
-    { name: "homoglyph is not equal (Cyrillic о)", match: `{ repository_owner: "\u043ecto-org" }`, allow: false },
+    {
+      name: "homoglyph is not equal (Cyrillic о)",
+      match: `{ repository_owner: "\u043ecto-org" }`,
+      allow: false,
+    },
   ];
   for (const row of rows) {
     it(`${row.name} → ${row.allow ? "allow" : "deny"}`, () => {
@@ -84,7 +163,9 @@ describe("decision", () => {
   });
 
   it("the first admitting policy by name wins", () => {
-    const set = policies(policy("zeta", `{ repository_id: "74" }`) + policy("alpha", `{ repository_owner_id: "65" }`));
+    const set = policies(
+      policy("zeta", `{ repository_id: "74" }`) + policy("alpha", `{ repository_owner_id: "65" }`),
+    );
     const d = decide(set, who("github-actions-branch"), req(), LIMITS);
     assert.ok(d.allow);
     assert.equal(d.grant.policy, "alpha");
@@ -92,7 +173,8 @@ describe("decision", () => {
 
   it("skips an admitting policy without the target for one that has it", () => {
     const set = policies(
-      policy("alpha", `{ repository_id: "74" }`, "", "[{ audience: other }]") + policy("beta", `{ repository_id: "74" }`),
+      policy("alpha", `{ repository_id: "74" }`, "", "[{ audience: other }]") +
+        policy("beta", `{ repository_id: "74" }`),
     );
     const d = decide(set, who("github-actions-branch"), req(), LIMITS);
     assert.ok(d.allow);
@@ -122,9 +204,19 @@ describe("decision", () => {
     assert.equal(!aws.allow && aws.code, "invalid_scope");
     const gcpAll = decide(set, who("github-actions-branch"), req({ audience: "gcp" }), LIMITS);
     assert.deepEqual(gcpAll.allow && gcpAll.grant.scopes, ["s1", "s2"]);
-    const gcpOne = decide(set, who("github-actions-branch"), req({ audience: "gcp", scopes: ["s2"] }), LIMITS);
+    const gcpOne = decide(
+      set,
+      who("github-actions-branch"),
+      req({ audience: "gcp", scopes: ["s2"] }),
+      LIMITS,
+    );
     assert.deepEqual(gcpOne.allow && gcpOne.grant.scopes, ["s2"]);
-    const gcpBad = decide(set, who("github-actions-branch"), req({ audience: "gcp", scopes: ["s3"] }), LIMITS);
+    const gcpBad = decide(
+      set,
+      who("github-actions-branch"),
+      req({ audience: "gcp", scopes: ["s3"] }),
+      LIMITS,
+    );
     assert.equal(!gcpBad.allow && gcpBad.code, "invalid_scope");
   });
 
@@ -138,28 +230,48 @@ describe("decision", () => {
     assert.equal(!denied.allow && denied.code, "template");
     const allowed = decide(set, who("github-actions-environment"), req(), LIMITS);
     assert.ok(allowed.allow);
-    assert.equal(allowed.grant.subject, "gh:octo-org/octo-repo:octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main");
+    assert.equal(
+      allowed.grant.subject,
+      "gh:octo-org/octo-repo:octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
+    );
     assert.deepEqual(allowed.grant.claims, { env: "production" });
   });
 
   it("defaults the subject to <provider>:<sub>", () => {
-    const d = decide(policies(policy("p", `{ repository_id: "74" }`)), who("github-actions-branch"), req(), LIMITS);
+    const d = decide(
+      policies(policy("p", `{ repository_id: "74" }`)),
+      who("github-actions-branch"),
+      req(),
+      LIMITS,
+    );
     assert.equal(d.allow && d.grant.subject, "github:repo:octo-org/octo-repo:ref:refs/heads/main");
   });
 
   it("lifetime is min(target ttl ?? policy ttl ?? default, maxTtl)", () => {
-    const yaml = policy("p", `{ repository_id: "74" }`, "", "[{ audience: t }, { audience: short, ttl: 5m }]").replace("grant: {", "grant: { ttl: 2h,");
+    const yaml = policy(
+      "p",
+      `{ repository_id: "74" }`,
+      "",
+      "[{ audience: t }, { audience: short, ttl: 5m }]",
+    ).replace("grant: {", "grant: { ttl: 2h,");
     const set = policies(yaml);
     const d1 = decide(set, who("github-actions-branch"), req(), LIMITS);
     assert.equal(d1.allow && d1.grant.ttl, 3600);
     const d2 = decide(set, who("github-actions-branch"), req({ audience: "short" }), LIMITS);
     assert.equal(d2.allow && d2.grant.ttl, 300);
-    const d3 = decide(policies(policy("q", `{ repository_id: "74" }`)), who("github-actions-branch"), req(), LIMITS);
+    const d3 = decide(
+      policies(policy("q", `{ repository_id: "74" }`)),
+      who("github-actions-branch"),
+      req(),
+      LIMITS,
+    );
     assert.equal(d3.allow && d3.grant.ttl, 900);
   });
 
   it("client_id selects the policy of that name (RFC 7523 §2.2)", () => {
-    const set = policies(policy("alpha", `{ repository_id: "74" }`) + policy("beta", `{ repository_id: "74" }`));
+    const set = policies(
+      policy("alpha", `{ repository_id: "74" }`) + policy("beta", `{ repository_id: "74" }`),
+    );
     const d = decide(set, who("github-actions-branch"), req({ clientId: "beta" }), LIMITS);
     assert.equal(d.allow && d.grant.policy, "beta");
     const none = decide(set, who("github-actions-branch"), req({ clientId: "gamma" }), LIMITS);
@@ -168,7 +280,8 @@ describe("decision", () => {
 
   it("explain traces every policy and names each failing check", () => {
     const set = policies(
-      policy("a-branch", `{ repository_id: "74", ref: refs/heads/dev, event_name: pull_request }`) + policy("b-gitlab", `{ project_id: "20" }`, "", undefined, "gitlab"),
+      policy("a-branch", `{ repository_id: "74", ref: refs/heads/dev, event_name: pull_request }`) +
+        policy("b-gitlab", `{ project_id: "20" }`, "", undefined, "gitlab"),
     );
     const d = explain(set, who("github-actions-branch"), req(), LIMITS);
     assert.equal(d.allow, false);
@@ -183,7 +296,11 @@ describe("decision", () => {
 describe("policy index", () => {
   it("finds the one matching policy among thousands, and still checks unindexed ones", () => {
     let yaml = "";
-    for (let i = 0; i < 2000; i++) yaml += policy(`repo-${String(i).padStart(4, "0")}`, `{ repository_owner_id: "${i}", repository_id: "${i + 9}" }`);
+    for (let i = 0; i < 2000; i++)
+      yaml += policy(
+        `repo-${String(i).padStart(4, "0")}`,
+        `{ repository_owner_id: "${i}", repository_id: "${i + 9}" }`,
+      );
     yaml += policy("wildcard", `{ ref: { glob: "refs/heads/*" }, actor: nobody }`);
     const set = policies(yaml);
     const d = decide(set, who("github-actions-branch"), req(), LIMITS);

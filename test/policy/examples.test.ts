@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { policyJsonSchema } from "../../src/cli/policy.ts";
@@ -24,7 +24,8 @@ describe("shipped example policies", () => {
 
   it("pass lint with no findings (they are the examples platform teams copy)", () => {
     const issuers = new Map(EMBEDDED_DEFAULT.providers.map((p) => [p.name, p.issuer]));
-    for (const p of set.policies) assert.deepEqual(lintPolicy(p.spec, { providerIssuers: issuers }), [], p.name);
+    for (const p of set.policies)
+      assert.deepEqual(lintPolicy(p.spec, { providerIssuers: issuers }), [], p.name);
   });
 
   const fixtures = readdirSync(POLICIES).filter((f) => f.endsWith(".test.yaml"));
@@ -58,12 +59,20 @@ describe("shipped example policies", () => {
 
   it("the committed JSON Schema is the one the loader's schema generates", () => {
     const committed = JSON.parse(readFileSync(join(ROOT, "schema/trust-policy.schema.json"), "utf8"));
-    assert.deepEqual(committed, JSON.parse(JSON.stringify(policyJsonSchema())), "run: node src/cli/main.ts policy schema > schema/trust-policy.schema.json");
+    assert.deepEqual(
+      committed,
+      JSON.parse(JSON.stringify(policyJsonSchema())),
+      "run: node src/cli/main.ts policy schema > schema/trust-policy.schema.json",
+    );
   });
 
   it("every example points editors at the schema", () => {
     for (const f of readdirSync(POLICIES).filter((f) => f.endsWith(".yaml") && !f.endsWith(".test.yaml"))) {
-      assert.match(readFileSync(join(POLICIES, f), "utf8"), /^# yaml-language-server: \$schema=\.\.\/schema\/trust-policy\.schema\.json/, f);
+      assert.match(
+        readFileSync(join(POLICIES, f), "utf8"),
+        /^# yaml-language-server: \$schema=\.\.\/schema\/trust-policy\.schema\.json/,
+        f,
+      );
     }
   });
 });

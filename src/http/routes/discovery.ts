@@ -37,7 +37,14 @@ export function openidConfigurationRoute(deps: AppDeps) {
     claims.add(AWS_TAGS_CLAIM);
     return c.json({
       ...metadata(deps),
-      id_token_signing_alg_values_supported: [...new Set(deps.keys().jwks().keys.map((k) => k.alg as string))],
+      id_token_signing_alg_values_supported: [
+        ...new Set(
+          deps
+            .keys()
+            .jwks()
+            .keys.map((k) => k.alg as string),
+        ),
+      ],
       subject_types_supported: ["public"],
       claims_supported: [...claims].sort(),
     });

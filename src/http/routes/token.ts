@@ -35,23 +35,40 @@ export function tokenRoute(deps: AppDeps) {
     let request: TokenRequest | undefined;
     let status = 200;
     let failure: unknown;
-    const sourceIp = deps.clientIp((c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress, c.req.header("x-forwarded-for"));
+    const sourceIp = deps.clientIp(
+      (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress,
+      c.req.header("x-forwarded-for"),
+    );
     try {
       if (!isFormContentType(c.req.header("content-type"))) {
-        throw new BrokerError("invalid_request", { reason: "request.content_type", detail: "content type is not form-urlencoded" });
+        throw new BrokerError("invalid_request", {
+          reason: "request.content_type",
+          detail: "content type is not form-urlencoded",
+        });
       }
       const form = new Form(await readBodyCapped(c.req.raw));
       grant = parseGrantType(form);
       request = parseTokenRequest(form, grant, sourceIp);
-      const issued = await deps.exchange.exchange(request, { requestId, signal: AbortSignal.timeout(deps.requestTimeoutMs) }, trail);
+      const issued = await deps.exchange.exchange(
+        request,
+        { requestId, signal: AbortSignal.timeout(deps.requestTimeoutMs) },
+        trail,
+      );
       return c.json(successBody(issued), 200);
     } catch (e) {
       failure = e;
       if (e instanceof BodyTooLarge) {
         status = 413;
-        return c.json({ error: "invalid_request", error_description: `request body exceeds 64 KiB (request id ${requestId})` }, 413);
+        return c.json(
+          {
+            error: "invalid_request",
+            error_description: `request body exceeds 64 KiB (request id ${requestId})`,
+          },
+          413,
+        );
       }
-      if (!(e instanceof BrokerError)) deps.logger.error({ err: e, request_id: requestId }, "token request failed");
+      if (!(e instanceof BrokerError))
+        deps.logger.error({ err: e, request_id: requestId }, "token request failed");
       const wire = toWireError(e, grant, requestId, deps.verboseErrors);
       status = wire.status;
       if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
@@ -59,7 +76,12 @@ export function tokenRoute(deps: AppDeps) {
     } finally {
       const event = auditEvent(requestId, started, status, grant, request, trail, failure, sourceIp);
       deps.audit.write(event);
-      const result = status === 200 ? "allow" : status === 413 ? "invalid_request" : (toWireErrorCode(failure, grant) ?? "error");
+      const result =
+        status === 200
+          ? "allow"
+          : status === 413
+            ? "invalid_request"
+            : (toWireErrorCode(failure, grant) ?? "error");
       deps.metrics.exchanges.inc({
         result,
         provider: trail.identity?.provider ?? "none",
@@ -92,7 +114,12 @@ function auditEvent(
   const event: AuditEvent = {
     time: new Date().toISOString(),
     request_id: requestId,
-    decision: status === 200 ? "allow" : err && err.kind !== "server_error" && err.kind !== "unavailable" ? "deny" : "error",
+    decision:
+      status === 200
+        ? "allow"
+        : err && err.kind !== "server_error" && err.kind !== "unavailable"
+          ? "deny"
+          : "error",
     reason: status === 200 ? "granted" : status === 413 ? "request.too_large" : (err?.reason ?? "internal"),
     status,
     latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
@@ -106,9 +133,15 @@ function auditEvent(
   if (sourceIp) event.source_ip = sourceIp;
   const id = trail.identity;
   if (id) {
-    Object.assign(event, { provider: id.provider, iss: id.issuer, sub: id.subject, subject_token_sha256: id.tokenSha256 });
+    Object.assign(event, {
+      provider: id.provider,
+      iss: id.issuer,
+      sub: id.subject,
+      subject_token_sha256: id.tokenSha256,
+    });
   }
-  if (g) Object.assign(event, { policy: g.policy, target_kind: g.target.kind, scopes: g.scopes, lifetime: g.ttl });
+  if (g)
+    Object.assign(event, { policy: g.policy, target_kind: g.target.kind, scopes: g.scopes, lifetime: g.ttl });
   if (trail.issued) {
     event.lifetime = trail.issued.expiresIn;
     if (trail.issued.jti) event.jti = trail.issued.jti;

@@ -1,0 +1,24 @@
+/** The broker as the benchmark drives it: the real startBroker, 200 policies, audit to /dev/null. */
+import { createWriteStream } from "node:fs";
+import { streamAuditSink } from "../src/audit/event.ts";
+import { parseConfig } from "../src/config/load.ts";
+import { startBroker } from "../src/main.ts";
+import { createLogger } from "../src/observability/log.ts";
+
+const [issuer, policies, port] = process.argv.slice(2);
+const config = parseConfig(
+  {
+    issuer: "https://broker.example.com",
+    listen: { host: "127.0.0.1", port: Number(port) },
+    policies,
+    providers: [{ name: "github", issuer, allowInsecureHttp: true }],
+  },
+  "(bench)",
+  process.cwd(),
+);
+await startBroker(config, {
+  logger: createLogger("warn"),
+  audit: streamAuditSink(createWriteStream("/dev/null")),
+  watchPolicies: false,
+});
+process.stderr.write("ready\n");
