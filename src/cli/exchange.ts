@@ -98,7 +98,8 @@ export const runExchange: Command = async (argv) => {
   } catch {
     throw usage("--broker must be a URL such as https://broker.example.com");
   }
-  if (broker.protocol !== "https:" && broker.protocol !== "http:") throw usage("--broker must be an http(s) URL");
+  if (broker.protocol !== "https:" && broker.protocol !== "http:")
+    throw usage("--broker must be an http(s) URL");
   if (broker.search || broker.hash) throw usage("--broker must not carry a query or fragment");
 
   const sources: TokenSource[] = [];
@@ -189,7 +190,12 @@ function endpoint(broker: URL, path: string): URL {
 
 // --- identity token sources -------------------------------------------------------------------------------
 
-async function readSubjectToken(o: Options, env: NodeJS.ProcessEnv, http: Http, secrets: string[]): Promise<string> {
+async function readSubjectToken(
+  o: Options,
+  env: NodeJS.ProcessEnv,
+  http: Http,
+  secrets: string[],
+): Promise<string> {
   const s = o.source;
   switch (s.kind) {
     case "file":
@@ -206,7 +212,8 @@ async function readSubjectToken(o: Options, env: NodeJS.ProcessEnv, http: Http, 
       );
     case "env": {
       const value = env[s.name];
-      if (!value?.trim()) throw new CliError(`exchange: --token-env: ${s.name} is not set or empty`, EXIT.usage);
+      if (!value?.trim())
+        throw new CliError(`exchange: --token-env: ${s.name} is not set or empty`, EXIT.usage);
       return compactJws(value.trim(), `the variable ${s.name}`, EXIT.usage);
     }
     case "github-actions":
@@ -222,7 +229,10 @@ function readTokenFile(path: string, flag: string, hint?: string): string {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new CliError(`exchange: ${flag}: cannot read ${path} (${code})${hint ? `; ${hint}` : ""}`, EXIT.usage);
+    throw new CliError(
+      `exchange: ${flag}: cannot read ${path} (${code})${hint ? `; ${hint}` : ""}`,
+      EXIT.usage,
+    );
   }
   const token = text.trim();
   if (!token) throw new CliError(`exchange: ${flag}: ${path} is empty`, EXIT.usage);
@@ -233,7 +243,8 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** A clear local error instead of a broker round trip; the value itself is never quoted. */
 function compactJws(token: string, where: string, exitCode: number): string {
-  if (!COMPACT_JWS.test(token)) throw new CliError(`exchange: ${where} does not hold a JWT (compact JWS)`, exitCode);
+  if (!COMPACT_JWS.test(token))
+    throw new CliError(`exchange: ${where} does not hold a JWT (compact JWS)`, exitCode);
   return token;
 }
 
@@ -288,10 +299,11 @@ async function githubActionsToken(audience: string, env: NodeJS.ProcessEnv, http
 
 /**
  * GCP metadata server: GET …/service-accounts/default/identity?audience=…&format=full with Metadata-Flavor: Google.
- * GCE_METADATA_HOST (or GCE_METADATA_IP) overrides the host as Google's own libraries allow.
+ * GCE_METADATA_IP or GCE_METADATA_HOST (host[:port]) overrides the host, as in Google's own libraries.
  */
 async function gcpMetadataToken(audience: string, env: NodeJS.ProcessEnv, http: Http) {
-  const host = env.GCE_METADATA_HOST || env.GCE_METADATA_IP || "metadata.google.internal";
+  // gcp-metadata's order: GCE_METADATA_IP, then GCE_METADATA_HOST.
+  const host = env.GCE_METADATA_IP || env.GCE_METADATA_HOST || "metadata.google.internal";
   let url: URL;
   try {
     url = new URL(
@@ -342,7 +354,8 @@ class Http {
   async text(what: string, res: Response): Promise<string> {
     try {
       const text = await res.text();
-      if (text.length > MAX_BODY) throw new CliError(`exchange: ${what} sent an oversized answer`, EXIT.refused);
+      if (text.length > MAX_BODY)
+        throw new CliError(`exchange: ${what} sent an oversized answer`, EXIT.refused);
       return text;
     } catch (e) {
       if (e instanceof CliError) throw e;
@@ -368,12 +381,14 @@ class Http {
   }
 }
 
-/** The system error code (ECONNREFUSED, ENOTFOUND…) along an undici error's cause chain. */
+/** The system error code (ECONNREFUSED, ENOTFOUND…) along an undici error's cause chain, else its last message. */
 function networkCode(e: unknown): string {
+  let last = "network error";
   for (let cur = e, depth = 0; isRecord(cur) && depth < 5; cur = cur.cause, depth++) {
     if (typeof cur.code === "string") return cur.code;
+    if (typeof cur.message === "string" && cur.message) last = cur.message.slice(0, 80);
   }
-  return e instanceof Error ? e.name : "error";
+  return last.replace(/\p{Cc}/gu, " ");
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
@@ -477,7 +492,10 @@ function awsDocument(text: string): AwsDocument {
     (doc.SessionToken !== undefined && typeof doc.SessionToken !== "string") ||
     (doc.Expiration !== undefined && typeof doc.Expiration !== "string")
   ) {
-    throw new CliError("exchange: the broker's AWS credentials are not a credential_process document", EXIT.refused);
+    throw new CliError(
+      "exchange: the broker's AWS credentials are not a credential_process document",
+      EXIT.refused,
+    );
   }
   return doc as unknown as AwsDocument;
 }
@@ -500,7 +518,9 @@ function envLines(issued: Issued): string {
     );
   } else {
     const expiresAt =
-      issued.expiresIn === undefined ? undefined : new Date(Date.now() + issued.expiresIn * 1000).toISOString();
+      issued.expiresIn === undefined
+        ? undefined
+        : new Date(Date.now() + issued.expiresIn * 1000).toISOString();
     vars.push(
       ["WIF_ACCESS_TOKEN", issued.accessToken],
       ["WIF_TOKEN_TYPE", issued.tokenType],

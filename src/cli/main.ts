@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { runDev } from "./dev.ts";
-import { runKeys } from "./keys.ts";
-import { runServe } from "./serve.ts";
 import { CliError, type Command } from "./shared.ts";
 
 const USAGE = `wif-broker — workload identity federation token broker
@@ -18,9 +15,10 @@ Usage:
 Config: --config F, or WIF_BROKER_CONFIG, or ./wif-broker.yaml, else the embedded default.`;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => runServe,
-  dev: async () => runDev,
-  keys: async () => runKeys,
+  // Lazy: `exchange` runs as an AWS credential_process on every refresh and must not load the server or SDKs.
+  serve: async () => (await import("./serve.ts")).runServe,
+  dev: async () => (await import("./dev.ts")).runDev,
+  keys: async () => (await import("./keys.ts")).runKeys,
   policy: async () => (await import("./policy.ts")).runPolicy,
   exchange: async () => (await import("./exchange.ts")).runExchange,
 };

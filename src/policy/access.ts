@@ -179,11 +179,11 @@ const pad = (n: number) => String(n).padStart(2, "0");
  */
 function compileSchedule(s: ScheduleSpec): (now: number) => CheckResult {
   if (!isTimeZone(s.timezone)) throw new AccessError(`schedule: unknown time zone "${s.timezone}"`);
-  const zone = formatterFor(s.timezone).resolvedOptions().timeZone;
+  const zone = s.timezone;
   const from = minutes(s.from ?? "00:00");
   const to = s.to === undefined ? 24 * 60 : minutes(s.to);
   if (from === to) {
-    throw new AccessError(`schedule: from and to are both ${s.from}; omit both for the whole day`);
+    throw new AccessError(`schedule: from and to are both ${s.from ?? "00:00"}; omit both for the whole day`);
   }
   const days = new Set<number>((s.days ?? DAYS).map((d) => DAYS.indexOf(d)));
   const check = "access.schedule";

@@ -686,7 +686,7 @@ const TIMESTAMP = objectType(TimestampSchema);
  * They replace @bufbuild/cel's, which go through a local-time Date and so depend on the process's TZ (an hour
  * off around DST changes of that zone).
  */
-const GETTERS: Readonly<Record<string, (t: ZonedTime, epochMs: number) => number>> = {
+const GETTERS: Readonly<Record<string, (t: ZonedTime) => number>> = {
   getFullYear: (t) => t.year,
   getMonth: (t) => t.month - 1,
   getDate: (t) => t.day,
@@ -701,9 +701,8 @@ const GETTERS: Readonly<Record<string, (t: ZonedTime, epochMs: number) => number
 
 const timestampGetters = Object.entries(GETTERS).flatMap(([name, get]) => {
   const impl = (ts: CelValue<typeof TIMESTAMP>, zone: string): bigint => {
-    const { seconds, nanos } = ts.message as { seconds: bigint; nanos: number };
-    const ms = Number(seconds) * 1000 + Math.floor(nanos / 1_000_000);
-    return BigInt(get(zonedTime(ms, zone), ms));
+    const { seconds, nanos } = ts.message;
+    return BigInt(get(zonedTime(Number(seconds) * 1000 + Math.floor(nanos / 1_000_000), zone)));
   };
   return [
     celMethod(name, TIMESTAMP, [], CelScalar.INT, function () {
@@ -913,8 +912,6 @@ function syntaxError(e: unknown): ConditionError {
 // ---------------------------------------------------------------------------------------------------------
 // Evaluation
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-
 /** JSON in, CEL input out (numbers are CEL doubles, as in google.protobuf.Value); undefined if not JSON. */
 function toCelInput(v: unknown): CelInput | undefined {
   if (v === null || typeof v === "string" || typeof v === "boolean") return v;
@@ -928,14 +925,16 @@ function toCelInput(v: unknown): CelInput | undefined {
     }
     return out;
   }
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    const out: Record<string, CelInput> = {};
-    for (const [key, x] of Object.entries(v as Record<string, Json>)) {
+  const proto = typeof v === "object" ? Object.getPrototypeOf(v) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    const entries: Array<[string, CelInput]> = [];
+    for (const [key, x] of Object.entries(v as Record<string, unknown>)) {
       const c = toCelInput(x);
       if (c === undefined) return undefined;
-      out[key] = c;
+      entries.push([key, c]);
     }
-    return out;
+    // fromEntries defines own properties, so a claim named "__proto__" stays a claim.
+    return Object.fromEntries(entries);
   }
   return undefined;
 }

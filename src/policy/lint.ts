@@ -150,7 +150,11 @@ function literalPrefixes(m: MatcherInput): readonly string[] {
   if (exact) return exact.map(String);
   if (typeof m === "object" && "glob" in m) return [m.glob.split(/[*?]/, 1)[0] ?? ""];
   if (typeof m === "object" && "regex" in m && !m.regex.includes("|")) {
-    return [m.regex.replace(/^\^/, "").split(/[\\^$.|?*+()[\]{}]/, 1)[0] ?? ""];
+    const source = m.regex.replace(/^\^/, "");
+    const meta = source.search(/[\\^$.|?*+()[\]{}]/);
+    if (meta === -1) return [source];
+    // `?`, `*` and `{0,…}` make the character before them optional: it is not part of the prefix.
+    return [source.slice(0, "?*{".includes(source[meta] ?? "") ? Math.max(0, meta - 1) : meta)];
   }
   return [];
 }

@@ -232,10 +232,13 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   let opError: string | undefined;
   let closed = false;
 
-  client.on("error", (err: unknown) => {
+  const onConnectionError = (err: unknown): void => {
     connError = scrub(messageOf(err));
     opts.onError?.({ op: "connection", message: connError });
-  });
+  };
+  client.on("error", onConnectionError);
+  // Cluster: one node failing is reported apart from the cluster as a whole.
+  client.on("node error", onConnectionError);
   client.on("ready", () => {
     connError = undefined;
     opError = undefined;
@@ -250,6 +253,7 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
       });
       const result = await Promise.race([fn(), deadline]);
       opError = undefined;
+      connError = undefined;
       return result;
     } catch (err) {
       // A fresh Error: ioredis errors carry the command and its arguments (AUTH's are a password).
@@ -344,12 +348,24 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
     async close() {
       if (closed) return;
       closed = true;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        if (client.status === "ready") await client.quit();
+        // QUIT politely, but never wait on a dead or hung server (a Cluster's quit can wait forever).
+        if (client.status === "ready") {
+          await Promise.race([
+            client.quit(),
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, opDeadline);
+            }),
+          ]);
+        }
       } catch {
-        // already gone; disconnect below stops the reconnect loop either way
+        // already gone
+      } finally {
+        clearTimeout(timer);
+        // Always: stops the reconnect loop and drops every socket.
+        client.disconnect();
       }
-      client.disconnect();
     },
   };
 }

@@ -189,3 +189,13 @@ describe("wif-broker dev", () => {
     }
   });
 });
+
+describe("wif-broker policy validate, lint errors", () => {
+  it("fails without --strict on an error-severity finding (a number literal against a string ID)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wif-cli-"));
+    writeFileSync(join(dir, "num.yaml"), POLICY(`{ repository_owner_id: "65", repository_id: 74 }`));
+    const r = runCli(["policy", "validate", dir]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /error: .*\[literal-type-mismatch\]/);
+  });
+});

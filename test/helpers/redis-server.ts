@@ -4,7 +4,7 @@
  * (not installed, won't start), `startRedisServer` rejects: tests that need Redis fail, they never skip.
  */
 import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -183,5 +183,58 @@ function ping(port: number): Promise<boolean> {
     socket.once("error", () => done(false));
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.once("data", (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
+  });
+}
+
+export interface RedisCluster {
+  /** The masters, in the order given to `redis-cli --cluster create`. */
+  servers: RedisServer[];
+  /** `redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,…` */
+  url: string;
+  /** Resolves once CLUSTER INFO on every running node says `cluster_state:ok`. */
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `masters` cluster-enabled redis-servers joined by `redis-cli --cluster create` (no replicas). */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const servers: RedisServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  const waitHealthy = async (timeoutMs = 15_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = await Promise.all(
+        servers.filter((s) => s.running).map((s) => redisCli(["-p", String(s.port), "CLUSTER", "INFO"])),
+      );
+      if (infos.every((info) => info.includes("cluster_state:ok"))) return;
+      if (Date.now() > deadline)
+        throw new Error(`cluster not healthy within ${timeoutMs} ms:\n${infos.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      servers.push(
+        await startRedisServer({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"] }),
+      );
+    }
+    const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
+    await redisCli(["--cluster", "create", ...nodes, "--cluster-yes"]);
+    await waitHealthy();
+    return { servers, url: `redis+cluster://${nodes.join(",")}`, waitHealthy, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function redisCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("redis-cli", args, { timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cli ${args.join(" ")}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
   });
 }

@@ -192,6 +192,7 @@ describe("compileAccess: schedule", () => {
     { schedule: { timezone: "Europe/Berlni" }, error: /unknown time zone "Europe\/Berlni"/ },
     { schedule: { timezone: "CEST+1" }, error: /unknown time zone/ },
     { schedule: { timezone: "UTC", from: "08:00", to: "08:00" }, error: /from and to are both 08:00/ },
+    { schedule: { timezone: "UTC", to: "00:00" }, error: /from and to are both 00:00/ },
   ];
   for (const c of invalid) {
     it(`rejects ${JSON.stringify(c.schedule)} at compile time`, () => {

@@ -257,6 +257,13 @@ describe("compileCondition: evaluation", () => {
     assert.equal(run("true", { now: new Date(Number.NaN) }).ok, false);
   });
 
+  it("takes a claim named __proto__ and null-prototype objects as data", () => {
+    const claims = JSON.parse('{"__proto__": {"admin": true}, "sub": "x"}') as Record<string, unknown>;
+    assert.equal(run('"__proto__" in claims && claims["__proto__"].admin == true', { claims }).ok, true);
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { sub: "x" });
+    assert.equal(run('claims.sub == "x"', { claims: bare }).ok, true);
+  });
+
   it("does not let prototype keys look like claims", () => {
     assert.equal(run("has(claims.constructor)").ok, false);
     assert.equal(run('"toString" in claims').ok, false);

@@ -161,6 +161,22 @@ describe("lintPolicy: rules", () => {
       expect: ["multi-tenant-unpinned spec.match"],
     },
     {
+      name: "an immutable sub regex pins the owner",
+      policy: policy(
+        "github",
+        'sub: { regex: "repo:octo-org@65/octo-repo@74:ref:refs/tags/v[0-9]+" }\nrepository_id: "74"',
+      ),
+      expect: [],
+    },
+    {
+      name: "an immutable sub regex whose owner ID is not fixed does not",
+      policy: policy(
+        "github",
+        'sub: { regex: "repo:octo-org@65/?octo-repo@74:.*" }\njob_workflow_ref: o/r/.github/workflows/d.yml@refs/heads/main',
+      ),
+      expect: ["multi-tenant-unpinned spec.match", "name-without-id spec.match.sub"],
+    },
+    {
       name: "a provider list is checked per provider",
       policy: policy(
         ["github", "prod-cluster"],

@@ -10,7 +10,7 @@ import { BrokerError } from "../../src/errors.ts";
 import type { RedisStore, RedisStoreErrorEvent } from "../../src/store/redis.ts";
 import { createRedisStore } from "../../src/store/redis.ts";
 import type { RedisServer } from "../helpers/redis-server.ts";
-import { freePort, startRedisServer } from "../helpers/redis-server.ts";
+import { freePort, startRedisCluster, startRedisServer } from "../helpers/redis-server.ts";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const inAMinute = (): number => Math.floor(Date.now() / 1000) + 60;
@@ -38,20 +38,25 @@ async function assertFailsFast(store: RedisStore): Promise<void> {
   }
 }
 
-/** Retries `consume` until it succeeds: recovery happens inside the same store object. */
-async function waitForRecovery(store: RedisStore, timeoutMs = 10_000): Promise<void> {
+/**
+ * Setup steps that must succeed, retried on `unavailable`: on a CPU-starved CI machine a healthy server can
+ * miss the 50 ms default timeout, and that is not what these tests are about.
+ */
+async function eventually<T>(fn: () => Promise<T>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await store.replay.consume(randomUUID(), inAMinute());
-      return;
+      return await fn();
     } catch (err) {
-      assert.ok(unavailable(err), String(err));
-      if (Date.now() > deadline)
-        throw new Error(`no recovery within ${timeoutMs} ms: ${store.status().detail}`);
-      await sleep(50);
+      if (!unavailable(err) || Date.now() > deadline) throw err;
+      await sleep(20);
     }
   }
+}
+
+/** Recovery happens inside the same store object: `consume` works again within `timeoutMs`. */
+async function waitForRecovery(store: RedisStore, timeoutMs = 10_000): Promise<void> {
+  await eventually(() => store.replay.consume(randomUUID(), inAMinute()), timeoutMs);
 }
 
 describe("redis store: outages", () => {
@@ -77,8 +82,8 @@ describe("redis store: outages", () => {
       server,
     );
     await store.ready();
-    assert.equal(await store.replay.consume("jti", inAMinute()), true);
-    assert.equal((await store.rateLimiter.hit("sub", 5, 60)).allowed, true);
+    assert.equal(await eventually(() => store.replay.consume("jti", inAMinute())), true);
+    assert.equal((await eventually(() => store.rateLimiter.hit("sub", 5, 60))).allowed, true);
     assert.equal(store.status().ok, true);
 
     await server.kill();
@@ -86,7 +91,8 @@ describe("redis store: outages", () => {
     const down = store.status();
     assert.equal(down.ok, false);
     assert.equal(down.kind, "redis");
-    assert.doesNotMatch(down.detail ?? "", /: ready/);
+    // The connection state may still read "ready" for a tick after the socket died; the failure shows anyway.
+    assert.match(down.detail ?? "", /failed|error|reconnecting|close/);
     for (const op of ["seen", "consume", "hit"]) {
       assert.ok(
         events.some((e) => e.op === op),
@@ -98,8 +104,8 @@ describe("redis store: outages", () => {
     await waitForRecovery(store);
     assert.equal(store.status().ok, true, store.status().detail);
     // The rate-limit script is gone with the old process: the store loads it again by itself.
-    assert.equal((await store.rateLimiter.hit("sub", 5, 60)).allowed, true);
-    assert.equal(typeof (await store.replay.seen("jti")), "boolean");
+    assert.equal((await eventually(() => store.rateLimiter.hit("sub", 5, 60))).allowed, true);
+    assert.equal(typeof (await eventually(() => store.replay.seen("jti"))), "boolean");
   });
 
   it("server hung (SIGSTOP): commands time out in < 1 s; resumed: works again", async () => {
@@ -134,6 +140,44 @@ describe("redis store: outages", () => {
     assert.equal(store.status().ok, true);
   });
 
+  it("cluster: a master killed → its keys fail closed in < 1 s; restarted → works again, same store", async () => {
+    const cluster = await startRedisCluster(3);
+    cleanup.push(cluster.stop);
+    const store = track(createRedisStore({ url: cluster.url, keyPrefix: `test:${randomUUID()}:` }));
+    await store.ready();
+    const victim = cluster.servers[1];
+    assert.ok(victim);
+    await victim.kill();
+    let failures = 0;
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      try {
+        await store.replay.consume(randomUUID(), inAMinute()); // keys spread over every master
+      } catch (err) {
+        assert.ok(unavailable(err), String(err));
+        failures++;
+      }
+      assert.ok(performance.now() - t < 1000, `took ${(performance.now() - t).toFixed(0)} ms`);
+    }
+    assert.ok(failures >= 5, `${failures} of 30 failed`);
+
+    await victim.restart(); // same port, same nodes.conf: it rejoins with its slots
+    await cluster.waitHealthy();
+    const deadline = Date.now() + 15_000;
+    for (let streak = 0; streak < 30; ) {
+      try {
+        await store.replay.consume(randomUUID(), inAMinute());
+        streak++;
+      } catch (err) {
+        assert.ok(unavailable(err), String(err));
+        assert.ok(Date.now() < deadline, `no recovery: ${store.status().detail}`);
+        streak = 0;
+        await sleep(50);
+      }
+    }
+    assert.equal(store.status().ok, true, store.status().detail);
+  });
+
   it("a password in the URL never shows in status, errors, error events or console output", async () => {
     const password = "Pw-7f3a9c1e-secret/@:";
     const wrong = "Wrong-5b2d8e4f-secret";
@@ -160,7 +204,7 @@ describe("redis store: outages", () => {
         }),
       );
       await good.ready();
-      assert.equal(await good.replay.consume("jti", inAMinute()), true);
+      assert.equal(await eventually(() => good.replay.consume("jti", inAMinute())), true);
       record(good.status());
       // Wrong password: every operation is refused by the server.
       await sleep(200);

@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { BrokerError } from "../../src/errors.ts";
 import { createStore } from "../../src/store/index.ts";
 import type { RedisStore } from "../../src/store/redis.ts";
 import { createRedisStore, parseRedisUrl } from "../../src/store/redis.ts";
 import type { RedisServer } from "../helpers/redis-server.ts";
-import { startRedisServer } from "../helpers/redis-server.ts";
+import { startRedisCluster, startRedisServer } from "../helpers/redis-server.ts";
 import type { ContractSubject } from "./contract.ts";
 import { storeContract } from "./contract.ts";
+
+/**
+ * Behaviour tests, not timing tests: a generous command timeout so a CPU-starved CI run cannot turn them into
+ * 503s. redis-failure.test.ts runs the 50 ms default.
+ */
+const commandTimeoutMs = 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const sha256 = (s: string): string => createHash("sha256").update(s, "utf8").digest("hex");
@@ -19,8 +23,8 @@ const sha256 = (s: string): string => createHash("sha256").update(s, "utf8").dig
 /** Two stores ("two broker instances") on one server and prefix, as the contract wants them. */
 async function twoInstances(url: string, stop: () => Promise<void>): Promise<ContractSubject> {
   const keyPrefix = `test:${randomUUID()}:`;
-  const a = createRedisStore({ url, keyPrefix });
-  const b = createRedisStore({ url, keyPrefix });
+  const a = createRedisStore({ url, keyPrefix, commandTimeoutMs });
+  const b = createRedisStore({ url, keyPrefix, commandTimeoutMs });
   await Promise.all([a.ready(), b.ready()]);
   return {
     a,
@@ -42,8 +46,8 @@ storeContract("redis (standalone, two clients)", async () => {
 });
 
 storeContract("redis (cluster of 3 masters, two clients)", async () => {
-  const cluster = await startCluster(3);
-  return twoInstances(`redis+cluster://${cluster.nodes.join(",")}`, cluster.stop);
+  const cluster = await startRedisCluster(3);
+  return twoInstances(cluster.url, cluster.stop);
 });
 
 describe("redis store", () => {
@@ -61,6 +65,7 @@ describe("redis store", () => {
 
   const open = async (opts: { keyPrefix?: string; db?: number } = {}): Promise<RedisStore> => {
     const store = createRedisStore({
+      commandTimeoutMs,
       url: `${server.url}/${opts.db ?? 0}`,
       keyPrefix: opts.keyPrefix ?? `test:${randomUUID()}:`,
     });
@@ -110,7 +115,7 @@ describe("redis store", () => {
     const jti = randomUUID();
     assert.equal(await one.replay.consume(jti, exp), true);
     assert.equal(await two.replay.consume(jti, exp), true);
-    const dflt = createRedisStore({ url: server.url });
+    const dflt = createRedisStore({ url: server.url, commandTimeoutMs });
     await dflt.ready();
     await dflt.replay.consume(jti, exp);
     assert.equal(await raw.exists(`wif-broker:replay:${sha256(jti)}`), 1);
@@ -155,18 +160,19 @@ describe("redis store", () => {
     );
   });
 
-  it("measures an operation well under the command timeout", async () => {
+  it("an operation takes well under the default 50 ms command timeout (median; p99 in the diagnostics)", async (t) => {
     const store = await open();
     const exp = Math.floor(Date.now() / 1000) + 60;
     const samples: number[] = [];
     for (let i = 0; i < 500; i++) {
-      const t = performance.now();
+      const start = performance.now();
       await (i % 2 ? store.replay.consume(`k${i}`, exp) : store.rateLimiter.hit(`k${i}`, 10, 60));
-      samples.push(performance.now() - t);
+      samples.push(performance.now() - start);
     }
     samples.sort((x, y) => x - y);
-    const p99 = samples[Math.floor(samples.length * 0.99)] ?? Number.POSITIVE_INFINITY;
-    assert.ok(p99 < 50, `p99 ${p99.toFixed(2)} ms`);
+    const q = (p: number): number => samples[Math.floor(samples.length * p)] ?? Number.POSITIVE_INFINITY;
+    t.diagnostic(`redis op latency p50 ${q(0.5).toFixed(3)} ms, p99 ${q(0.99).toFixed(3)} ms`);
+    assert.ok(q(0.5) < 10, `p50 ${q(0.5).toFixed(2)} ms`);
     await store.close();
   });
 
@@ -194,7 +200,7 @@ describe("redis store: Sentinel", () => {
     });
     try {
       const url = `redis+sentinel://:${encodeURIComponent(password)}@127.0.0.1:1,127.0.0.1:${sentinel.port}/wifmaster/2`;
-      const store = createRedisStore({ url, keyPrefix: "s:" });
+      const store = createRedisStore({ url, keyPrefix: "s:", commandTimeoutMs });
       await store.ready();
       assert.equal(await store.replay.consume("jti", Math.floor(Date.now() / 1000) + 60), true);
       assert.equal((await store.rateLimiter.hit("sub", 1, 60)).allowed, true);
@@ -303,43 +309,3 @@ describe("parseRedisUrl", () => {
     }
   });
 });
-
-interface TestCluster {
-  nodes: string[];
-  stop: () => Promise<void>;
-}
-
-/** `n` cluster-enabled masters joined with redis-cli --cluster create, ready when every slot is served. */
-async function startCluster(n: number): Promise<TestCluster> {
-  const servers: RedisServer[] = [];
-  const stop = async (): Promise<void> => {
-    await Promise.all(servers.map((s) => s.stop()));
-  };
-  try {
-    for (let i = 0; i < n; i++) {
-      servers.push(
-        await startRedisServer({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"] }),
-      );
-    }
-    const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
-    await promisify(execFile)("redis-cli", ["--cluster", "create", ...nodes, "--cluster-yes"], {
-      timeout: 20_000,
-    });
-    const probe = new Redis({ port: servers[0]?.port ?? 0, host: "127.0.0.1", lazyConnect: true });
-    await probe.connect();
-    try {
-      for (let deadline = Date.now() + 15_000; ; ) {
-        const info = String(await probe.call("CLUSTER", "INFO"));
-        if (info.includes("cluster_state:ok")) break;
-        if (Date.now() > deadline) throw new Error(`cluster did not converge:\n${info}`);
-        await sleep(50);
-      }
-    } finally {
-      probe.disconnect();
-    }
-    return { nodes, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
