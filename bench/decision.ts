@@ -18,7 +18,12 @@ const claims = {
   sha: "d6fde92930d4715a2b49857d24b940956b26d2d3",
 };
 const who = { provider: "github", subject: claims.sub, claims };
-const request = { audience: "https://deploy.acme.internal", scopes: null, sourceIp: undefined, now: Date.now() };
+const request = {
+  audience: "https://deploy.acme.internal",
+  scopes: null,
+  sourceIp: undefined,
+  now: Date.now(),
+};
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function percentile(sorted: number[], p: number): number {

@@ -48,10 +48,16 @@ async function load(url: string, bodies: string[]): Promise<Figures> {
       },
     ],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.non2xx + result.errors };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+  };
 }
 
-const fmt = (f: Figures) => `${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   non-2xx ${f.errors}`;
+const fmt = (f: Figures) =>
+  `${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   non-2xx ${f.errors}`;
 
 async function main() {
   const idp = await DemoIssuer.start();
@@ -82,10 +88,16 @@ async function main() {
   const targets = { baseline: "http://127.0.0.1:18081", broker: "http://127.0.0.1:18082" };
   try {
     for (const url of Object.values(targets)) {
-      const res = await fetch(`${url}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: bodies[0] });
+      const res = await fetch(`${url}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: bodies[0] ?? "",
+      });
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
     }
-    console.log(`/token, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, 200 policies loaded, RS256 subject tokens, ES256 issued tokens`);
+    console.log(
+      `/token, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, 200 policies loaded, RS256 subject tokens, ES256 issued tokens`,
+    );
     const runs: Record<string, Figures[]> = { baseline: [], broker: [] };
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, url] of Object.entries(targets)) {
@@ -100,7 +112,9 @@ async function main() {
     console.log(`\nbest of ${ROUNDS}:`);
     console.log(`  baseline ${fmt(b)}`);
     console.log(`  broker   ${fmt(k)}`);
-    console.log(`  ratio broker/baseline throughput ${(k.rps / b.rps).toFixed(2)}× (target ≥ 1.0×); broker p99 ${k.p99.toFixed(2)} ms (target ≤ 10 ms)`);
+    console.log(
+      `  ratio broker/baseline throughput ${(k.rps / b.rps).toFixed(2)}× (target ≥ 1.0×); broker p99 ${k.p99.toFixed(2)} ms (target ≤ 10 ms)`,
+    );
   } finally {
     baseline.kill();
     broker.kill();

@@ -9,14 +9,13 @@ import { createClientIpResolver } from "./http/client-ip.ts";
 import type { Readiness } from "./http/deps.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
-import { SigningKeySet } from "./mint/keys.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
+import { KeySource } from "./runtime/key-source.ts";
 import { PolicySource } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
-import { ephemeralSigningKey, loadSigningKeys } from "./runtime/signing-keys.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
 import { createStore } from "./store/index.ts";
 import { type Clock, systemClock } from "./util/clock.ts";
@@ -28,7 +27,7 @@ export interface BrokerOptions {
   fetchImpl?: typeof fetch;
   keyCachePolicy?: KeyCachePolicy;
   minters?: MinterOverrides;
-  /** Watch the policy path for changes (default true). */
+  /** Watch the policy path and the keys directory for changes (default true). */
   watchPolicies?: boolean;
   /** Seconds readiness reports not-ready before the listener closes on shutdown (load balancers catch up). */
   shutdownDelayMs?: number;
@@ -58,20 +57,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   }
   const metrics = createMetrics();
 
-  let keys: SigningKeySet;
-  if (config.signing.keysDir) {
-    keys = new SigningKeySet(
-      loadSigningKeys(config.signing.keysDir, config.signing.algorithm),
-      config.issuer,
-      clock,
-    );
-  } else {
-    logger.warn(
-      { algorithm: config.signing.algorithm },
-      "no signing.keysDir: using an ephemeral key; issued tokens stop verifying on restart",
-    );
-    keys = new SigningKeySet([ephemeralSigningKey(config.signing.algorithm)], config.issuer, clock);
-  }
+  const keys = new KeySource(config.signing.keysDir, config.signing.algorithm, config.issuer, clock, logger);
+  if (options.watchPolicies !== false) keys.watch();
 
   const policies = new PolicySource(
     config.policies,
@@ -87,11 +74,20 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     throw new StartupError(`invalid policies:\n${problems.map(formatProblem).join("\n")}`);
   if (options.watchPolicies !== false) policies.watch();
 
+  // Every store error counts in metrics; the log gets at most one line per 10 s during an outage.
+  let lastStoreLog = 0;
+  let suppressed = 0;
   const store = createStore(config.store.redis, {
     clock,
     onError: (e) => {
       metrics.storeErrors.inc({ operation: e.op });
-      logger.warn({ operation: e.op, error: e.message }, "store error");
+      if (clock() - lastStoreLog < 10_000) {
+        suppressed++;
+        return;
+      }
+      logger.warn({ operation: e.op, error: e.message, suppressed }, "store error");
+      lastStoreLog = clock();
+      suppressed = 0;
     },
   });
   const providers = createProviders(config, {
@@ -104,7 +100,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const exchange = new ExchangeService({
     verifier,
     policies: policies.current,
-    minters: createMinters(config, keys, clock, options.minters),
+    minters: createMinters(config, keys.signer(), clock, options.minters),
     store,
     limits: { maxTtl: config.limits.maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl) },
     clock,
@@ -117,13 +113,13 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     const components = {
       config: { ok: true },
       policies: { ...p, ok: p.ok },
-      signingKeys: { ok: keys.size > 0, active: keys.active().kid, published: keys.jwks().keys.length },
+      signingKeys: { ...keys.status() },
       // Reported, not gating: a Redis outage must not take every instance out of rotation at once.
       store: { ...storeStatus },
       providers: { ok: true, ...Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
       shutdown: { ok: !shuttingDown },
     };
-    return { ready: p.ok && keys.size > 0 && !shuttingDown, components };
+    return { ready: p.ok && !shuttingDown, components };
   };
 
   const ids = monotonicFactory();
@@ -131,7 +127,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     issuer: config.issuer,
     verboseErrors: config.errors.verbose,
     exchange,
-    keys: () => keys,
+    keys: keys.current,
     policies: policies.current,
     providers: () => providers,
     readiness,
@@ -144,7 +140,17 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     requestTimeoutMs: 10_000,
   });
 
-  const server = await listen(app.fetch, config.listen.host, config.listen.port);
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config.listen.host, config.listen.port);
+  } catch (e) {
+    policies.close();
+    keys.close();
+    await store.close();
+    throw new StartupError(
+      `cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
   const port = (server.address() as AddressInfo).port;
   const host =
     config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
@@ -157,11 +163,15 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     policies,
-    reload: () => void policies.reload(),
+    reload: () => {
+      policies.reload();
+      keys.reload();
+    },
     async close() {
       shuttingDown = true;
       await new Promise((r) => setTimeout(r, options.shutdownDelayMs ?? 0));
       policies.close();
+      keys.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

@@ -16,7 +16,7 @@ export async function runServe(argv: string[]): Promise<number> {
     shutdownDelayMs: Number(process.env.WIF_BROKER_SHUTDOWN_DELAY_MS ?? 2000),
   });
   process.on("SIGHUP", () => {
-    logger.info({}, "SIGHUP: reloading policies");
+    logger.info({}, "SIGHUP: reloading policies and signing keys");
     broker.reload();
   });
   let stopping = false;

@@ -27,6 +27,9 @@ export interface ExchangeTrail {
   issued?: IssuedToken;
 }
 
+/** How long past `exp` a consumed jti is remembered. */
+const REPLAY_MARGIN_SECONDS = 300;
+
 /** Token types a client may request per target kind (RFC 8693 §2.1 requested_token_type). */
 const ACCEPTED_TOKEN_TYPES: Record<TargetKind, readonly string[]> = {
   jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt],
@@ -101,7 +104,12 @@ export class ExchangeService {
     });
     // The jti is consumed only once minting succeeded, so a failed exchange does not burn a single-use token;
     // the atomic consume still makes sure that of two racing requests only one gets a credential.
-    if (replayKey !== undefined && !(await this.#d.store.replay.consume(replayKey, identity.expiresAt))) {
+    // Remember the jti past the token's exp by a margin, so that clock differences between instances and the
+    // store cannot reopen the replay window.
+    if (
+      replayKey !== undefined &&
+      !(await this.#d.store.replay.consume(replayKey, identity.expiresAt + REPLAY_MARGIN_SECONDS))
+    ) {
       throw badToken("jwt.replayed", "single-use token was already exchanged");
     }
     const result =

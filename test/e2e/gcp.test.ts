@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -13,6 +12,7 @@ import {
   IAM_FAILURES,
   startFakeIamCredentials,
 } from "../fakes/iam-credentials-server.ts";
+import { closeServer, listenOnLoopback, withBody } from "../fakes/loopback.ts";
 import { JWT_TYPE, startTestBroker, type TestBroker, TOKEN_EXCHANGE } from "../helpers/broker.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 
@@ -47,16 +47,6 @@ interface SentForm {
   headers: IncomingHttpHeaders;
   form: URLSearchParams;
 }
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-const close = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 
 describe("GCP end to end (stock external_account client → broker → IAM Credentials)", () => {
   let iam: FakeIamCredentials;
@@ -114,7 +104,7 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
       if (path.startsWith("/computeMetadata/v1/instance")) return void res.writeHead(200, flavor).end("{}");
       res.writeHead(404, flavor).end();
     });
-    const metadataPort = await listen(metadata);
+    const metadataPort = await listenOnLoopback(metadata);
     for (const k of [
       "GCE_METADATA_HOST",
       "GCE_METADATA_IP",
@@ -131,11 +121,8 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
       config: { targets: { gcp: { apiEndpoint: iam.host, port: iam.port, protocol: "http" } } },
     });
 
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(chunks).toString("utf8");
+    proxy = createServer(
+      withBody((req, res, body) => {
         sent.push({ headers: req.headers, form: new URLSearchParams(body) });
         void fetch(`${b.url}${req.url ?? "/"}`, {
           method: req.method ?? "POST",
@@ -149,14 +136,14 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
           }
           res.writeHead(upstream.status, headers).end(await upstream.text());
         });
-      });
-    });
-    tokenUrl = `http://127.0.0.1:${await listen(proxy)}/token`;
+      }),
+    );
+    tokenUrl = `http://127.0.0.1:${await listenOnLoopback(proxy)}/token`;
   });
 
   after(async () => {
     await b.close();
-    await Promise.all([iam.close(), close(metadata), close(proxy)]);
+    await Promise.all([iam.close(), closeServer(metadata), closeServer(proxy)]);
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, fakeLog, jsonResponder, listenOnLoopback, withBody } from "./loopback.ts";
 
 /**
  * A loopback fake of the IAM Service Account Credentials REST API
@@ -76,23 +76,17 @@ export async function startFakeIamCredentials(
   options: { now?: () => number } = {},
 ): Promise<FakeIamCredentials> {
   const now = options.now ?? Date.now;
-  const requests: IamCredentialsRequest[] = [];
-  const issued: string[] = [];
-  const failures: IamFailure[] = [];
+  const { failures, ...log } = fakeLog<IamCredentialsRequest, string, IamFailure>();
+  const { requests, issued } = log;
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { "content-type": "application/json; charset=UTF-8", ...headers });
-        res.end(JSON.stringify(body));
-      };
+  const server: Server = createServer(
+    withBody((req, res, text) => {
+      const json = jsonResponder(res, "application/json; charset=UTF-8");
       const url = new URL(req.url ?? "/", "http://x");
       const m = PATH.exec(decodeURIComponent(url.pathname));
       let body: Record<string, unknown> = {};
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        body = JSON.parse(text || "{}") as Record<string, unknown>;
       } catch {
         return json(400, googleError({ status: 400, statusName: "INVALID_ARGUMENT", message: "bad json" }));
       }
@@ -145,27 +139,10 @@ export async function startFakeIamCredentials(
       const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ aud: body.audience })).toString("base64url")}.sig`;
       issued.push(token);
       return json(200, { token });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    host: "127.0.0.1",
-    port,
-    requests,
-    issued,
-    fail: (...f) => failures.push(...f),
-    reset: () => {
-      requests.length = 0;
-      issued.length = 0;
-      failures.length = 0;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+    }),
+  );
+  const port = await listenOnLoopback(server);
+  return { host: "127.0.0.1", port, ...log, close: () => closeServer(server) };
 }
 
 function googleError(f: IamFailure): unknown {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { closeServer, fakeLog, jsonResponder, listenOnLoopback, withBody } from "./loopback.ts";
 
 /**
  * A loopback fake of the two Kubernetes API calls the broker makes:
@@ -81,26 +81,20 @@ const REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews";
 export async function startFakeKubernetes(options: { now?: () => number } = {}): Promise<FakeKubernetes> {
   const now = options.now ?? Date.now;
   const bearerToken = `broker-${randomBytes(8).toString("hex")}`;
-  const requests: KubeRequest[] = [];
-  const issued: string[] = [];
-  const failures: KubeFailure[] = [];
+  const { failures, ...log } = fakeLog<KubeRequest, string, KubeFailure>();
+  const { requests, issued } = log;
   const reviewable = new Map<string, ReviewableToken>();
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const json = (code: number, body: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(code, { "content-type": "application/json", ...headers });
-        res.end(JSON.stringify(body));
-      };
+  const server: Server = createServer(
+    withBody((req, res, text) => {
+      const json = jsonResponder(res);
       const fail = (f: KubeFailure) =>
         json(f.code, status(f), f.retryAfter === undefined ? {} : { "retry-after": String(f.retryAfter) });
 
       const path = new URL(req.url ?? "/", "http://x").pathname;
       let body: Record<string, unknown> = {};
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        body = JSON.parse(text || "{}") as Record<string, unknown>;
       } catch {
         return fail({ code: 400, reason: "BadRequest", message: "bad json" });
       }
@@ -204,27 +198,15 @@ export async function startFakeKubernetes(options: { now?: () => number } = {}):
         reason: "NotFound",
         message: "the server could not find the requested resource",
       });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+    }),
+  );
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     bearerToken,
-    requests,
-    issued,
-    fail: (...f) => failures.push(...f),
-    reset: () => {
-      requests.length = 0;
-      issued.length = 0;
-      failures.length = 0;
-    },
+    ...log,
     addReviewableToken: (token, who) => reviewable.set(token, who),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, fakeLog, listenOnLoopback, withBody } from "./loopback.ts";
 
 /**
  * A loopback fake of the AWS STS Query API (https://docs.aws.amazon.com/STS/latest/APIReference/): form-encoded
@@ -76,17 +76,14 @@ const NS = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 export async function startFakeSts(options: FakeStsOptions = {}): Promise<FakeSts> {
   const now = options.now ?? Date.now;
-  const requests: StsRequest[] = [];
-  const issued: IssuedStsCredentials[] = [];
-  const failures: StsFailure[] = [];
+  const { failures, ...log } = fakeLog<StsRequest, IssuedStsCredentials, StsFailure>();
+  const { requests, issued } = log;
   let serial = 0;
 
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
+  const server: Server = createServer(
+    withBody((req, res, text) => {
       const requestId = `req-${++serial}`;
-      const params = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+      const params = Object.fromEntries(new URLSearchParams(text));
       const action = params.Action ?? "";
       requests.push({ action, params, headers: req.headers, authorization: req.headers.authorization });
 
@@ -118,27 +115,10 @@ export async function startFakeSts(options: FakeStsOptions = {}): Promise<FakeSt
       };
       issued.push(creds);
       send(200, successXml(action, params, creds, requestId));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    issued,
-    fail: (...f) => failures.push(...f),
-    reset: () => {
-      requests.length = 0;
-      issued.length = 0;
-      failures.length = 0;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+    }),
+  );
+  const port = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}`, ...log, close: () => closeServer(server) };
 }
 
 /** `Tags.member.N.Key` / `Tags.member.N.Value` as a record. */

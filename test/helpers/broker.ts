@@ -50,6 +50,15 @@ export interface TestBrokerOptions extends BrokerOptions {
 /** A real broker on a loopback port, trusting a loopback demo issuer as provider `github`. */
 export async function startTestBroker(options: TestBrokerOptions): Promise<TestBroker> {
   const idp = options.idp ?? (await DemoIssuer.start());
+  try {
+    return await startWithIssuer(options, idp);
+  } catch (e) {
+    if (!options.idp) await idp.close();
+    throw e;
+  }
+}
+
+async function startWithIssuer(options: TestBrokerOptions, idp: DemoIssuer): Promise<TestBroker> {
   const policyDir = mkdtempSync(join(tmpdir(), "wif-policies-"));
   writeFileSync(join(policyDir, "policies.yaml"), options.policies);
   const config = parseConfig(

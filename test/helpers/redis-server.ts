@@ -134,7 +134,12 @@ async function launch(port: number, opts: RedisServerOptions): Promise<RedisServ
     await exited;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const auth = opts.password === undefined ? "" : `:${encodeURIComponent(opts.password)}@`;
   return {
     host: "127.0.0.1",

@@ -12,6 +12,7 @@ import {
   IAM_FAILURES,
   startFakeIamCredentials,
 } from "../fakes/iam-credentials-server.ts";
+import { captureOutput } from "../helpers/capture-output.ts";
 
 const SA = "deployer@acme-prod.iam.gserviceaccount.com";
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
@@ -241,24 +242,3 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
       assert.ok(!output.includes(s), "a token reached stdout/stderr");
   });
 });
-
-/** Runs `fn` while recording everything written to stdout/stderr (still passed through to the real streams). */
-async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const written: string[] = [];
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((s) => s.write);
-  streams.forEach((stream, i) => {
-    const original = originals[i];
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      written.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
-      return Reflect.apply(original as typeof stream.write, stream, [chunk, ...rest]) as boolean;
-    }) as typeof stream.write;
-  });
-  try {
-    return { result: await fn(), output: written.join("") };
-  } finally {
-    streams.forEach((stream, i) => {
-      stream.write = originals[i] as typeof stream.write;
-    });
-  }
-}

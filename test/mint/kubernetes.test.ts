@@ -11,6 +11,7 @@ import {
   kubeConfigFor,
   startFakeKubernetes,
 } from "../fakes/kubernetes-server.ts";
+import { captureOutput } from "../helpers/capture-output.ts";
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
@@ -219,24 +220,3 @@ describe("kubernetes minter (real @kubernetes/client-node against a fake API ser
       assert.ok(!output.includes(s), "a token reached stdout/stderr");
   });
 });
-
-/** Runs `fn` while recording everything written to stdout/stderr (still passed through to the real streams). */
-async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; output: string }> {
-  const written: string[] = [];
-  const streams = [process.stdout, process.stderr];
-  const originals = streams.map((s) => s.write);
-  streams.forEach((stream, i) => {
-    const original = originals[i];
-    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      written.push(typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));
-      return Reflect.apply(original as typeof stream.write, stream, [chunk, ...rest]) as boolean;
-    }) as typeof stream.write;
-  });
-  try {
-    return { result: await fn(), output: written.join("") };
-  } finally {
-    streams.forEach((stream, i) => {
-      stream.write = originals[i] as typeof stream.write;
-    });
-  }
-}

@@ -1,0 +1,28 @@
+import { TOKEN_TYPE } from "../../../mint/types.ts";
+import { CliError } from "../../shared.ts";
+import { type Issued, sanitize } from "../broker-response.ts";
+import { EXIT } from "../exit-codes.ts";
+import { awsDocument } from "./aws-document.ts";
+import { envLines } from "./env-lines.ts";
+import type { Format } from "./format.ts";
+
+/** What stdout gets for `--format`; `body` is the broker's response as it came. */
+export function render(format: Format, issued: Issued, body: unknown): string {
+  switch (format) {
+    case "json":
+      return `${JSON.stringify(body)}\n`;
+    case "token":
+      return `${issued.accessToken}\n`;
+    case "credential-process":
+      if (issued.issuedTokenType !== TOKEN_TYPE.awsCredentials) {
+        throw new CliError(
+          `exchange: --format credential-process needs AWS credentials; the broker issued ${sanitize(issued.issuedTokenType, [])}`,
+          EXIT.refused,
+        );
+      }
+      awsDocument(issued.accessToken);
+      return `${issued.accessToken}\n`;
+    case "env":
+      return envLines(issued);
+  }
+}

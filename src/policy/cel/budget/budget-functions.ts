@@ -1,0 +1,14 @@
+import { CelScalar, celFunc } from "@bufbuild/cel";
+import { charge, sizeCost } from "./meter.ts";
+
+/** Names of the functions `instrument` injects; the `@` keeps user expressions from calling them. */
+export const STEP_FN = "@wif_step";
+export const CHARGE_FN = "@wif_charge";
+
+export const BUDGET_FUNCTIONS = [
+  celFunc(STEP_FN, [CelScalar.INT], CelScalar.BOOL, (units) => charge(Number(units))),
+  celFunc(CHARGE_FN, [CelScalar.DYN], CelScalar.DYN, (v) => {
+    if (!charge(1 + sizeCost(v))) throw new Error("evaluation budget exceeded");
+    return v;
+  }),
+];

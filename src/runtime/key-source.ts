@@ -1,0 +1,97 @@
+import { type FSWatcher, watch } from "node:fs";
+import type { SigningAlgorithm } from "../config/schema.ts";
+import { SigningKeySet } from "../mint/keys.ts";
+import type { TokenSigner } from "../mint/signer.ts";
+import type { Logger } from "../observability/log.ts";
+import type { Clock } from "../util/clock.ts";
+import { ephemeralSigningKey, loadSigningKeys } from "./signing-keys.ts";
+
+export interface KeySourceStatus {
+  ok: boolean;
+  active: string;
+  published: number;
+  lastReload?: string;
+  lastError?: string;
+}
+
+/**
+ * The broker's signing keys, reloaded on change of `signing.keysDir` and on SIGHUP. Like policies, a new set
+ * replaces the old one only when every file loads, so a half-written key file never stops signing.
+ */
+export class KeySource {
+  #set: SigningKeySet;
+  #status: Omit<KeySourceStatus, "active" | "published">;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #dir: string | undefined;
+  readonly #alg: SigningAlgorithm;
+  readonly #issuer: string;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+
+  constructor(dir: string | undefined, alg: SigningAlgorithm, issuer: string, clock: Clock, logger: Logger) {
+    this.#dir = dir;
+    this.#alg = alg;
+    this.#issuer = issuer;
+    this.#clock = clock;
+    this.#logger = logger;
+    if (dir === undefined) {
+      logger.warn(
+        { algorithm: alg },
+        "no signing.keysDir: using an ephemeral key; issued tokens stop verifying on restart",
+      );
+      this.#set = new SigningKeySet([ephemeralSigningKey(alg)], issuer, clock);
+    } else {
+      this.#set = new SigningKeySet(loadSigningKeys(dir, alg), issuer, clock);
+    }
+    this.#status = { ok: true, lastReload: new Date(clock()).toISOString() };
+  }
+
+  current = (): SigningKeySet => this.#set;
+
+  /** A TokenSigner that always signs with the currently active key of the current set. */
+  signer(): TokenSigner {
+    return { issuer: this.#issuer, sign: (claims, typ) => this.#set.sign(claims, typ) };
+  }
+
+  status(): KeySourceStatus {
+    return { ...this.#status, active: this.#set.active().kid, published: this.#set.size };
+  }
+
+  reload(): boolean {
+    if (this.#dir === undefined) return true;
+    try {
+      this.#set = new SigningKeySet(loadSigningKeys(this.#dir, this.#alg), this.#issuer, this.#clock);
+      this.#status = { ok: true, lastReload: new Date(this.#clock()).toISOString() };
+      this.#logger.info({ active: this.#set.active().kid, published: this.#set.size }, "signing keys loaded");
+      return true;
+    } catch (e) {
+      // Keep signing with the last good set; the error names the file, never key material.
+      this.#status = {
+        ...this.#status,
+        ok: false,
+        lastError: e instanceof Error ? e.message : "cannot load keys",
+      };
+      this.#logger.error({ err: e }, "signing keys rejected; the previous keys stay active");
+      return false;
+    }
+  }
+
+  watch(debounceMs = 250): void {
+    if (this.#dir === undefined) return;
+    try {
+      this.#watcher = watch(this.#dir, { persistent: false }, () => {
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.reload(), debounceMs);
+      });
+      this.#watcher.on("error", (e) => this.#logger.warn({ err: e }, "key watch failed; reload with SIGHUP"));
+    } catch (e) {
+      this.#logger.warn({ err: e }, "cannot watch the keys directory; reload with SIGHUP");
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+  }
+}
