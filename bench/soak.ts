@@ -133,19 +133,36 @@ class Tally {
   }
 }
 
-function child(args: string[]): Promise<{ proc: ChildProcess; stderrTail: () => string }> {
+interface BrokerChild {
+  proc: ChildProcess;
+  stderrTail: () => string;
+  /** "store error" warnings the broker logged, by error message. */
+  storeErrors: Map<string, number>;
+}
+
+function child(args: string[]): Promise<BrokerChild> {
   const proc = spawn(process.execPath, [join(here, "soak.ts"), "broker", ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let tail = "";
+  let partial = "";
+  const storeErrors = new Map<string, number>();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${tail}`)), 30_000);
     // Always drained: the store's warnings during the Redis outage must never fill the pipe and block the child.
     proc.stderr?.on("data", (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-4000);
+      const text = d.toString();
+      tail = (tail + text).slice(-4000);
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) {
+        if (!l.includes('"msg":"store error"')) continue;
+        const error = /"error":"([^"]{0,60})/.exec(l)?.[1] ?? "?";
+        storeErrors.set(error, (storeErrors.get(error) ?? 0) + 1);
+      }
       if (tail.includes("ready")) {
         clearTimeout(timer);
-        resolve({ proc, stderrTail: () => tail });
+        resolve({ proc, stderrTail: () => tail, storeErrors });
       }
     });
     proc.once("exit", (code) => {
@@ -324,9 +341,14 @@ async function main(): Promise<void> {
     }
     const rssStart = brokers.map((b) => rssMiB(b.proc.pid));
     let rssMax = [...rssStart];
+    const rssTimeline: string[] = [];
+    const sampleEvery = Math.max(1000, (SOAK_SECONDS * 1000) / 10);
     const sampler = setInterval(() => {
-      rssMax = brokers.map((b, i) => Math.max(rssMax[i] ?? 0, rssMiB(b.proc.pid) ?? 0));
-    }, 5000);
+      const now = brokers.map((b) => rssMiB(b.proc.pid));
+      rssMax = brokers.map((_, i) => Math.max(rssMax[i] ?? 0, now[i] ?? 0));
+      const t = ((performance.now() - soakStart) / 1000).toFixed(0);
+      rssTimeline.push(`${t} s ${now.map((v) => (v === undefined ? "n/a" : v.toFixed(0))).join("/")}`);
+    }, sampleEvery);
     const events: string[] = [];
     const at = (f: number) => sleep(Math.max(0, soakStart + f * SOAK_SECONDS * 1000 - performance.now()));
     const chaos = (async () => {
@@ -377,12 +399,21 @@ async function main(): Promise<void> {
           `end ${mib(rssEnd[i])}, max ${mib(rssMax[i])}`,
       );
     });
+    console.log(`RSS MiB over the soak (broker 1/broker 2): ${rssTimeline.join(", ")}`);
+    brokers.forEach((b, i) => {
+      const errors = [...b.storeErrors].map(([e, n]) => `${n}× ${e}`).join(", ");
+      console.log(`broker ${i + 1} store errors logged: ${errors || "none"}`);
+    });
 
     const problems: string[] = [];
     const sum = (c: Class) => all.reduce((s, t) => s + t.get(c), 0);
     if (sum("timeouts") > 0) problems.push(`${sum("timeouts")} timeouts`);
     if (sum("5xx other") > 0) problems.push(`${sum("5xx other")} 5xx other than 503`);
     if (sum("429") > 0) problems.push(`${sum("429")} rate-limited (the limit was meant not to trip)`);
+    if (sum("400") > 0) problems.push(`${sum("400")} valid tokens refused with 400`);
+    const outage = phases[2]?.tally;
+    const stray503 = all.filter((t) => t !== outage).reduce((s, t) => s + t.get("503"), 0);
+    if (stray503 > 0) problems.push(`${stray503} 503s outside the Redis outage`);
     const last = phases.at(-1)?.tally;
     if (last === undefined || last.get("2xx") < last.responses * 0.99)
       problems.push("the last phase is not ≥ 99 % 2xx (no recovery)");

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { closeServer, fakeLog, jsonResponder, listenOnLoopback, withBody } from "./loopback.ts";
+import {
+  closeServer,
+  fakeLog,
+  jsonResponder,
+  listenOnLoopback,
+  type RecordingFake,
+  withBody,
+} from "./loopback.ts";
 
 /**
  * A loopback fake of the IAM Service Account Credentials REST API
@@ -54,16 +61,10 @@ export const IAM_FAILURES = {
   },
 } satisfies Record<string, IamFailure>;
 
-export interface FakeIamCredentials {
+export interface FakeIamCredentials extends RecordingFake<IamCredentialsRequest, string, IamFailure> {
   /** For the client's apiEndpoint/port/protocol options. */
   host: string;
   port: number;
-  requests: IamCredentialsRequest[];
-  issued: string[];
-  fail(...failures: IamFailure[]): void;
-  /** Forgets recorded requests, issued credentials and queued failures. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 const PATH = /^\/v1\/(projects\/-\/serviceAccounts\/([^/:]+)):(generateAccessToken|generateIdToken)$/;

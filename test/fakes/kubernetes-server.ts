@@ -1,7 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
-import { closeServer, fakeLog, jsonResponder, listenOnLoopback, withBody } from "./loopback.ts";
+import {
+  closeServer,
+  fakeLog,
+  jsonResponder,
+  listenOnLoopback,
+  type RecordingFake,
+  withBody,
+} from "./loopback.ts";
 
 /**
  * A loopback fake of the two Kubernetes API calls the broker makes:
@@ -60,19 +67,14 @@ export interface ReviewableToken {
   audienceAware?: boolean;
 }
 
-export interface FakeKubernetes {
+export interface FakeKubernetes extends RecordingFake<KubeRequest, string, KubeFailure> {
   url: string;
   /** The bearer token the fake API server accepts from the broker. */
   bearerToken: string;
-  requests: KubeRequest[];
   /** Tokens issued by TokenRequest, in order. */
   issued: string[];
-  fail(...failures: KubeFailure[]): void;
   /** Makes `token` pass TokenReview with this identity. */
   addReviewableToken(token: string, who: ReviewableToken): void;
-  /** Forgets recorded requests, issued credentials and queued failures. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 const TOKEN_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;

@@ -44,6 +44,11 @@ export interface FakeLog<Request, Issued, Failure> {
   reset(): void;
 }
 
+/** What a started fake offers a test: its log (without the queue itself) and a way to stop it. */
+export type RecordingFake<Request, Issued, Failure> = Omit<FakeLog<Request, Issued, Failure>, "failures"> & {
+  close(): Promise<void>;
+};
+
 export function fakeLog<Request, Issued, Failure>(): FakeLog<Request, Issued, Failure> {
   const requests: Request[] = [];
   const issued: Issued[] = [];

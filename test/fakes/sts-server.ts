@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { closeServer, fakeLog, listenOnLoopback, withBody } from "./loopback.ts";
+import { closeServer, fakeLog, listenOnLoopback, type RecordingFake, withBody } from "./loopback.ts";
 
 /**
  * A loopback fake of the AWS STS Query API (https://docs.aws.amazon.com/STS/latest/APIReference/): form-encoded
@@ -55,16 +55,9 @@ export interface IssuedStsCredentials {
   expiration: Date;
 }
 
-export interface FakeSts {
+export interface FakeSts extends RecordingFake<StsRequest, IssuedStsCredentials, StsFailure> {
   /** Endpoint URL for the SDK's `endpoint` option. */
   url: string;
-  requests: StsRequest[];
-  issued: IssuedStsCredentials[];
-  /** Queue failures: each one answers one request, in order; then requests succeed again. */
-  fail(...failures: StsFailure[]): void;
-  /** Forgets recorded requests, issued credentials and queued failures. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export interface FakeStsOptions {

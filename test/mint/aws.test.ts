@@ -13,7 +13,7 @@ import {
 } from "../../src/mint/aws.ts";
 import { createCredentialCache } from "../../src/mint/credential-cache.ts";
 import type { TokenSigner } from "../../src/mint/signer.ts";
-import { type MintContext, TOKEN_TYPE } from "../../src/mint/types.ts";
+import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import type { Grant, RenderedAws } from "../../src/policy/types.ts";
 import {
   type FakeSts,
@@ -23,11 +23,10 @@ import {
   transitiveTagKeysOf,
 } from "../fakes/sts-server.ts";
 import { captureOutput } from "../helpers/capture-output.ts";
+import { FAST_RETRY, grantFor, manualClock, T0 } from "./mint-test-kit.ts";
 
 const ISSUER = "https://broker.example.com";
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
-const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
-const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
 /** An ES256 TokenSigner over node:crypto, like the broker's key ring. */
 function es256Signer(): { signer: TokenSigner; publicKey: KeyObject } {
@@ -47,32 +46,19 @@ function es256Signer(): { signer: TokenSigner; publicKey: KeyObject } {
 }
 
 function awsGrant(aws: Partial<RenderedAws> = {}, over: Partial<Grant> = {}): Grant {
-  return {
-    policy: "acme-deploy",
-    provider: "github",
-    subject: "github:acme/app",
-    claims: {},
-    scopes: [],
-    ttl: 900,
-    target: {
+  return grantFor(
+    {
       kind: "aws",
       audience: "aws-prod",
       aws: { roleArn: ROLE, mode: "webIdentity", sessionTags: {}, ...aws },
     },
-    singleUse: false,
-    rateLimit: undefined,
-    ...over,
-  };
+    over,
+  );
 }
 
 describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
-  let now = T0;
-  const clock = () => now;
-  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({
-    requestId: "r1",
-    signal,
-    now,
-  });
+  const time = manualClock();
+  const { clock, ctx } = time;
   let sts: FakeSts;
   const { signer, publicKey } = es256Signer();
   let brokerCredentialCalls = 0;
@@ -97,7 +83,7 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
   });
   after(() => sts.close());
   beforeEach(() => {
-    now = T0;
+    time.now = T0;
     sts.reset();
     brokerCredentialCalls = 0;
   });
@@ -423,14 +409,14 @@ describe("aws minter (real @aws-sdk/client-sts against a fake STS)", () => {
       const m = minter({ cache: createCredentialCache() });
       const grant = awsGrant({}, { ttl: 3600 });
       const first = await m.mint(grant, ctx());
-      now = T0 + 1_799_000; // just under half of 3600 s
+      time.now = T0 + 1_799_000; // just under half of 3600 s
       const second = await m.mint(grant, ctx());
       assert.equal(sts.requests.length, 1);
       assert.equal(second.jti, first.jti);
       assert.equal(second.accessToken, first.accessToken);
       assert.equal(second.expiresIn, 3600 - 1799, "expires_in counts down");
 
-      now = T0 + 1_800_000;
+      time.now = T0 + 1_800_000;
       const third = await m.mint(grant, ctx());
       assert.equal(sts.requests.length, 2);
       assert.notEqual(third.jti, first.jti);

@@ -4,7 +4,7 @@ import { OAuth2Client } from "google-auth-library";
 import { BrokerError } from "../../src/errors.ts";
 import { createCredentialCache } from "../../src/mint/credential-cache.ts";
 import { createGcpMinter, type GcpMinterOptions } from "../../src/mint/gcp.ts";
-import { type MintContext, TOKEN_TYPE } from "../../src/mint/types.ts";
+import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import type { GcpTargetSpec } from "../../src/policy/schema.ts";
 import type { Grant } from "../../src/policy/types.ts";
 import {
@@ -13,40 +13,22 @@ import {
   startFakeIamCredentials,
 } from "../fakes/iam-credentials-server.ts";
 import { captureOutput } from "../helpers/capture-output.ts";
+import { FAST_RETRY, grantFor, manualClock, T0 } from "./mint-test-kit.ts";
 
 const SA = "deployer@acme-prod.iam.gserviceaccount.com";
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
-const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const BROKER_ADC_TOKEN = "ya29.broker-own-adc-token";
-const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
 function gcpGrant(gcp: Partial<GcpTargetSpec> = {}, over: Partial<Grant> = {}): Grant {
-  return {
-    policy: "acme-deploy",
-    provider: "github",
-    subject: "github:acme/app",
-    claims: {},
-    scopes: [CLOUD_PLATFORM],
-    ttl: 900,
-    target: {
-      kind: "gcp",
-      audience: "gcp-deployer",
-      gcp: { serviceAccount: SA, scopes: [CLOUD_PLATFORM], ...gcp },
-    },
-    singleUse: false,
-    rateLimit: undefined,
-    ...over,
-  };
+  return grantFor(
+    { kind: "gcp", audience: "gcp-deployer", gcp: { serviceAccount: SA, scopes: [CLOUD_PLATFORM], ...gcp } },
+    { scopes: [CLOUD_PLATFORM], ...over },
+  );
 }
 
 describe("gcp minter (real @google-cloud/iam-credentials REST client against a fake IAM Credentials API)", () => {
-  let now = T0;
-  const clock = () => now;
-  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({
-    requestId: "r1",
-    signal,
-    now,
-  });
+  const time = manualClock();
+  const { clock, ctx } = time;
   let iam: FakeIamCredentials;
   const authClient = new OAuth2Client();
   authClient.setCredentials({ access_token: BROKER_ADC_TOKEN, expiry_date: Date.now() + 3_600_000 });
@@ -67,7 +49,7 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
   });
   after(() => iam.close());
   beforeEach(() => {
-    now = T0;
+    time.now = T0;
     iam.reset();
   });
 
@@ -208,13 +190,13 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
       const m = minter({ cache: createCredentialCache() });
       const grant = gcpGrant({}, { ttl: 3600 });
       const first = await m.mint(grant, ctx());
-      now = T0 + 1_000_000;
+      time.now = T0 + 1_000_000;
       const second = await m.mint(grant, ctx());
       assert.equal(iam.requests.length, 1);
       assert.equal(second.accessToken, first.accessToken);
       assert.equal(second.expiresIn, 3600 - 1000);
 
-      now = T0 + 1_800_000;
+      time.now = T0 + 1_800_000;
       const third = await m.mint(grant, ctx());
       assert.equal(iam.requests.length, 2);
       assert.notEqual(third.accessToken, first.accessToken);

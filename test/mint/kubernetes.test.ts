@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { BrokerError } from "../../src/errors.ts";
 import { createKubernetesMinter, type KubernetesMinterOptions } from "../../src/mint/kubernetes.ts";
-import { type MintContext, TOKEN_TYPE } from "../../src/mint/types.ts";
+import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import type { KubernetesTargetSpec } from "../../src/policy/schema.ts";
 import type { Grant } from "../../src/policy/types.ts";
 import {
@@ -12,40 +12,25 @@ import {
   startFakeKubernetes,
 } from "../fakes/kubernetes-server.ts";
 import { captureOutput } from "../helpers/capture-output.ts";
-
-const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
-const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+import { FAST_RETRY, grantFor, manualClock, T0 } from "./mint-test-kit.ts";
 
 function k8sGrant(kubernetes: Partial<KubernetesTargetSpec> = {}, over: Partial<Grant> = {}): Grant {
-  return {
-    policy: "ci-deploy",
-    provider: "github",
-    subject: "github:acme/app",
-    claims: {},
-    scopes: [],
-    ttl: 900,
-    target: {
+  return grantFor(
+    {
       kind: "kubernetes",
       audience: "k8s-prod-ci",
       kubernetes: { cluster: "prod", namespace: "ci", serviceAccount: "deployer", ...kubernetes },
     },
-    singleUse: false,
-    rateLimit: undefined,
-    ...over,
-  };
+    { policy: "ci-deploy", ...over },
+  );
 }
 
 const payloadOf = (jwt: string): Record<string, unknown> =>
   JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
 
 describe("kubernetes minter (real @kubernetes/client-node against a fake API server)", () => {
-  let now = T0;
-  const clock = () => now;
-  const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): MintContext => ({
-    requestId: "r1",
-    signal,
-    now,
-  });
+  const time = manualClock();
+  const { clock, ctx } = time;
   let prod: FakeKubernetes;
   let staging: FakeKubernetes;
   const minter = (over: Partial<KubernetesMinterOptions> = {}) =>
@@ -68,7 +53,7 @@ describe("kubernetes minter (real @kubernetes/client-node against a fake API ser
     await staging.close();
   });
   beforeEach(() => {
-    now = T0;
+    time.now = T0;
     prod.reset();
     staging.reset();
   });
