@@ -86,6 +86,8 @@ class Tally {
   readonly counts = new Map<Class, number>(CLASSES.map((c) => [c, 0]));
   readonly latency = new Uint32Array(100_001);
   responses = 0;
+  /** wif_broker_store_errors_total over both brokers, counted during this phase. */
+  storeErrors = 0;
   startedAt = 0;
   endedAt = 0;
 
@@ -170,6 +172,17 @@ function child(args: string[]): Promise<BrokerChild> {
       reject(new Error(`broker exited ${code}: ${tail}`));
     });
   });
+}
+
+/** Sum of wif_broker_store_errors_total (every operation) over the given brokers. */
+async function storeErrorsTotal(urls: string[]): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    for (const l of text.split("\n"))
+      if (l.startsWith("wif_broker_store_errors_total")) sum += Number(l.slice(l.lastIndexOf(" ") + 1));
+  }
+  return sum;
 }
 
 /** Resident set size of a process in MiB, from /proc (Linux). */
@@ -310,9 +323,12 @@ async function main(): Promise<void> {
 
     // 1. Peak, briefly.
     const peakTally = new Tally("peak (unthrottled)");
+    const storeErrorsBefore = await storeErrorsTotal(urls);
     peakTally.startedAt = performance.now();
     const peakResults = await drive(PEAK_SECONDS, undefined, () => peakTally);
     peakTally.endedAt = performance.now();
+    let storeErrorsMark = await storeErrorsTotal(urls);
+    peakTally.storeErrors = storeErrorsMark - storeErrorsBefore;
     const peak = peakResults.reduce((sum, r) => sum + r.requests.average, 0);
     const rate = Math.max(2, Math.floor(peak / 2));
     console.log(
@@ -367,7 +383,18 @@ async function main(): Promise<void> {
         `${((performance.now() - soakStart) / 1000).toFixed(1)} s: redis-server restarted on port ${redis.port}`,
       );
     })();
-    await Promise.all([drive(SOAK_SECONDS, rate, phaseOf), chaos]);
+    // Store errors per phase, from the brokers' own metrics at each phase boundary.
+    const marks = (async () => {
+      for (const [i, p] of phases.entries()) {
+        await at(phases[i + 1]?.from ?? 1);
+        if (i === phases.length - 1) await load;
+        const now = await storeErrorsTotal(urls);
+        p.tally.storeErrors = now - storeErrorsMark;
+        storeErrorsMark = now;
+      }
+    })();
+    const load = drive(SOAK_SECONDS, rate, phaseOf);
+    await Promise.all([load, chaos, marks]);
     clearInterval(sampler);
     const rssEnd = brokers.map((b) => rssMiB(b.proc.pid));
     rssMax = rssMax.map((m, i) => Math.max(m ?? 0, rssEnd[i] ?? 0));
@@ -375,7 +402,7 @@ async function main(): Promise<void> {
     // 3. Report.
     for (const e of events) console.log(`  ${e}`);
     const all = [peakTally, ...phases.map((p) => p.tally)];
-    const cols = ["phase", "secs", "req/s", ...CLASSES, "p50 ms", "p99 ms"];
+    const cols = ["phase", "secs", "req/s", ...CLASSES, "p50 ms", "p99 ms", "store errs"];
     const rows = all.map((t) => {
       const secs = (t.endedAt - t.startedAt) / 1000;
       return [
@@ -385,6 +412,7 @@ async function main(): Promise<void> {
         ...CLASSES.map((c) => String(t.get(c))),
         t.percentile(0.5).toFixed(2),
         t.percentile(0.99).toFixed(2),
+        String(t.storeErrors),
       ];
     });
     const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -402,7 +430,7 @@ async function main(): Promise<void> {
     console.log(`RSS MiB over the soak (broker 1/broker 2): ${rssTimeline.join(", ")}`);
     brokers.forEach((b, i) => {
       const errors = [...b.storeErrors].map(([e, n]) => `${n}× ${e}`).join(", ");
-      console.log(`broker ${i + 1} store errors logged: ${errors || "none"}`);
+      console.log(`broker ${i + 1} store error kinds in its (rate-limited) log: ${errors || "none"}`);
     });
 
     const problems: string[] = [];

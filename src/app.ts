@@ -11,12 +11,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const requestId = deps.newRequestId();
     c.set("requestId", requestId);
-    await next();
+    // Set before the handler runs, so Hono merges them into the response it creates (no response rebuild).
     c.header("X-Request-Id", requestId);
     // CONTRACT §2 / RFC 6749 §5.1: responses carrying tokens or errors are never cached.
     c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
     c.header("X-Content-Type-Options", "nosniff");
+    await next();
   });
 
   const only = (method: "GET" | "POST", path: string, handler: Handler<AppEnv>) => {

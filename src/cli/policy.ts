@@ -65,18 +65,18 @@ async function validate(argv: string[]): Promise<number> {
   const { set, problems } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
   let warnings = 0;
+  let errors = problems.length;
   for (const policy of set.policies) {
     for (const f of lintPolicy(policy.spec, { providerIssuers: ctx.providerIssuers })) {
-      warnings++;
-      out(
-        `${values.strict ? "error" : f.severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`,
-      );
+      // Lint errors always fail; warnings fail with --strict.
+      const severity = values.strict ? "error" : f.severity;
+      if (severity === "error") errors++;
+      else warnings++;
+      out(`${severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`);
     }
   }
-  out(
-    `${set.size} ${set.size === 1 ? "policy" : "policies"}, ${problems.length} error(s), ${warnings} warning(s)`,
-  );
-  return problems.length > 0 || (values.strict && warnings > 0) ? 1 : 0;
+  out(`${set.size} ${set.size === 1 ? "policy" : "policies"}, ${errors} error(s), ${warnings} warning(s)`);
+  return errors > 0 ? 1 : 0;
 }
 
 function fixtureFiles(path: string): string[] {

@@ -18,10 +18,17 @@ export function isFormContentType(header: string | undefined): boolean {
   return mediaType === "application/x-www-form-urlencoded";
 }
 
-/** Reads a request body, refusing more than `max` bytes whether or not Content-Length was declared. */
+/**
+ * Reads a request body, refusing more than `max` bytes whether or not Content-Length was declared. With a declared
+ * length the HTTP parser delivers exactly that many bytes, so the adapter's fast `text()` is safe; a chunked body
+ * is streamed and counted.
+ */
 export async function readBodyCapped(req: Request, max: number = MAX_BODY_BYTES): Promise<string> {
   const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) throw new BodyTooLarge();
+  if (declared !== null) {
+    if (!/^\d+$/.test(declared) || Number(declared) > max) throw new BodyTooLarge();
+    return req.text();
+  }
   if (!req.body) return "";
   const chunks: Uint8Array[] = [];
   let total = 0;

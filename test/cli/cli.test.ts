@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -149,6 +149,21 @@ describe("wif-broker serve", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /wif-broker\.yaml: listen\.port/);
     assert.match(r.stderr, /wif-broker\.yaml: .*bogus/);
+  });
+
+  it("refuses to start on broken policies, naming the file and the path", () => {
+    const dir = tmp();
+    const policies = join(dir, "policies");
+    mkdirSync(policies);
+    writeFileSync(join(policies, "broken.yaml"), POLICY(`{ ref: { glob: "" } }`));
+    const file = join(dir, "wif-broker.yaml");
+    writeFileSync(
+      file,
+      "issuer: https://b.example\nlisten: { port: 0 }\npolicies: ./policies\nproviders: [{ name: github, issuer: https://token.actions.githubusercontent.com }]\n",
+    );
+    const r = runCli(["serve", "--config", file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /broken\.yaml: spec\.match\.ref/);
   });
 
   it("starts on the embedded default and serves /readyz", async () => {

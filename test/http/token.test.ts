@@ -280,6 +280,18 @@ describe("POST /token", () => {
     assertOAuthError(res, await json(res), 400, "invalid_target");
   });
 
+  it("a resource that is not an absolute URI → 400 invalid_target (RFC 8707 §2)", async () => {
+    for (const resource of ["deploy", "https://deploy.acme.internal/#frag"]) {
+      const res = await b.post({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: token(),
+        subject_token_type: JWT_TYPE,
+        resource,
+      });
+      assertOAuthError(res, await json(res), 400, "invalid_target");
+    }
+  });
+
   it("names the target by RFC 8707 resource alone", async () => {
     const res = await b.post({
       grant_type: TOKEN_EXCHANGE,
@@ -322,6 +334,21 @@ describe("POST /token", () => {
   it("body over 64 KiB → 413; other methods → 405", async () => {
     const big = await b.post({}, { body: `grant_type=${"x".repeat(70 * 1024)}` });
     assert.equal(big.status, 413);
+    // Without Content-Length (chunked), the body is counted as it streams.
+    const chunk = new TextEncoder().encode("x".repeat(8 * 1024));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const chunked = await fetch(`${b.url}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(chunked.status, 413);
     for (const method of ["GET", "PUT", "DELETE"]) {
       const res = await fetch(`${b.url}/token`, { method });
       assert.equal(res.status, 405, method);
