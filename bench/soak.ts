@@ -383,6 +383,7 @@ async function main(): Promise<void> {
         `${((performance.now() - soakStart) / 1000).toFixed(1)} s: redis-server restarted on port ${redis.port}`,
       );
     })();
+    const load = drive(SOAK_SECONDS, rate, phaseOf);
     // Store errors per phase, from the brokers' own metrics at each phase boundary.
     const marks = (async () => {
       for (const [i, p] of phases.entries()) {
@@ -393,7 +394,6 @@ async function main(): Promise<void> {
         storeErrorsMark = now;
       }
     })();
-    const load = drive(SOAK_SECONDS, rate, phaseOf);
     await Promise.all([load, chaos, marks]);
     clearInterval(sampler);
     const rssEnd = brokers.map((b) => rssMiB(b.proc.pid));

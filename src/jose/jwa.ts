@@ -32,8 +32,25 @@ const HASH_BYTES = { sha256: 32, sha384: 48, sha512: 64 } as const;
 const MIN_RSA_BITS = 2048;
 const NODE_CURVE = { "P-256": "prime256v1", "P-384": "secp384r1" } as const;
 
+/** Key details are read through a native accessor: remember each key's answer per algorithm. */
+const fitCache = new WeakMap<KeyObject, Map<string, boolean>>();
+
 /** True when `key` is of the type, curve and size `alg` requires (RFC 8725 §3.1: the key decides, not the token). */
 export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
+  let perAlg = fitCache.get(key);
+  if (!perAlg) {
+    perAlg = new Map();
+    fitCache.set(key, perAlg);
+  }
+  let fits = perAlg.get(alg);
+  if (fits === undefined) {
+    fits = computeFit(key, alg);
+    perAlg.set(alg, fits);
+  }
+  return fits;
+}
+
+function computeFit(key: KeyObject, alg: string): boolean {
   const spec = JWA[alg];
   if (!spec || key.asymmetricKeyType === undefined) return false;
   const details = key.asymmetricKeyDetails ?? {};

@@ -1,11 +1,12 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Grant } from "../policy/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { TokenSigner } from "./signer.ts";
 import type { IssuedToken, MintContext, Minter } from "./types.ts";
 import { TOKEN_TYPE } from "./types.ts";
 
-export const newJti = (): string => randomBytes(16).toString("base64url");
+/** 122 random bits from a pooled CSPRNG (cheaper per call than randomBytes). */
+export const newJti = (): string => randomUUID();
 
 /** Broker-signed access tokens in the RFC 9068 JWT profile. */
 export function createJwtMinter(signer: TokenSigner, clock: Clock): Minter {

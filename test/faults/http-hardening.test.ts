@@ -71,19 +71,17 @@ class RawClient {
     if (!this.socket.destroyed) this.socket.write(data);
   }
 
-  /** Status codes of the responses received so far, in order. */
+  /** Status codes of the complete responses received so far, in order. */
   statuses(): number[] {
-    return [...this.received.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+    return parseResponses(this.received).map((r) => r.status);
   }
 
   /** Resolves once `n` responses are complete (status line, headers, and a body of Content-Length). */
   async responses(n: number, timeoutMs = 5000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (complete(this.received) < n) {
-      if (performance.now() > deadline)
-        throw new Error(`no ${n} responses within ${timeoutMs} ms: ${this.received}`);
-      if (this.closedAt !== undefined && complete(this.received) < n)
-        throw new Error(`closed: ${this.received}`);
+    while (parseResponses(this.received).length < n) {
+      if (performance.now() > deadline) throw new Error(`no ${n} responses within ${timeoutMs} ms: ${this.received}`);
+      if (this.closedAt !== undefined) throw new Error(`closed after: ${this.received}`);
       await sleep(5);
     }
   }
@@ -93,16 +91,18 @@ class RawClient {
   }
 }
 
-function complete(text: string): number {
-  let n = 0;
+/** Splits what a server sent into complete responses (bodies framed by Content-Length, as this server frames them). */
+function parseResponses(text: string): Array<{ status: number; head: string }> {
+  const out: Array<{ status: number; head: string }> = [];
   let rest = text;
   for (;;) {
     const end = rest.indexOf("\r\n\r\n");
-    if (end === -1) return n;
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(rest.slice(0, end))?.[1] ?? 0);
-    if (rest.length < end + 4 + length) return n;
+    if (end === -1) return out;
+    const head = rest.slice(0, end);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (rest.length < end + 4 + length) return out;
+    out.push({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head });
     rest = rest.slice(end + 4 + length);
-    n++;
   }
 }
 
