@@ -274,14 +274,23 @@ async function main(): Promise<void> {
   };
 
   try {
+    // Warm-up: both kinds of request on both brokers. A broker listens before its Redis connection is ready, so
+    // its first store-backed requests may answer 503 for a moment; wait (bounded) until they succeed.
+    let warmup503 = 0;
     for (const url of urls) {
       for (let i = 0; i < 2; i++) {
-        const res = await fetch(`${url}/token`, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: nextBody(),
-        });
-        if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+        for (let attempt = 0; ; attempt++) {
+          const res = await fetch(`${url}/token`, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: nextBody(),
+          });
+          if (res.status === 200) break;
+          const text = await res.text();
+          if (res.status !== 503 || attempt >= 50) throw new Error(`${url} answered ${res.status}: ${text}`);
+          warmup503++;
+          await sleep(100);
+        }
       }
     }
     const rssIdle = brokers.map((b) => rssMiB(b.proc.pid));
@@ -400,6 +409,8 @@ async function main(): Promise<void> {
     rssMax = rssMax.map((m, i) => Math.max(m ?? 0, rssEnd[i] ?? 0));
 
     // 3. Report.
+    if (warmup503 > 0)
+      console.log(`  warm-up: ${warmup503} × 503 before the brokers' Redis connections were ready`);
     for (const e of events) console.log(`  ${e}`);
     const all = [peakTally, ...phases.map((p) => p.tally)];
     const cols = ["phase", "secs", "req/s", ...CLASSES, "p50 ms", "p99 ms", "store errs"];

@@ -17,6 +17,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
     c.header("X-Content-Type-Options", "nosniff");
+    // During shutdown, keep-alive clients are told to reconnect (to another instance) after this response.
+    if (deps.shuttingDown()) c.header("Connection", "close");
     await next();
   });
 

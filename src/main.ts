@@ -138,6 +138,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     newRequestId: () => ids(),
     clientIp: createClientIpResolver(config.http.trustedProxies),
     requestTimeoutMs: 10_000,
+    shuttingDown: () => shuttingDown,
   });
 
   let server: ServerType;
@@ -173,8 +174,14 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       policies.close();
       keys.close();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        const idle = server as unknown as { closeIdleConnections(): void };
+        // Requests in flight finish; each connection is closed as soon as it falls idle (keep-alive included).
+        const sweep = setInterval(() => idle.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
+        idle.closeIdleConnections();
       });
       await store.close();
     },

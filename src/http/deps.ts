@@ -33,6 +33,8 @@ export interface AppDeps {
   newRequestId: () => string;
   /** The client address from the socket (and trusted proxies); undefined when there is no socket (tests). */
   clientIp: (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined;
+  /** True from the moment shutdown begins: responses then close their connection (no keep-alive). */
+  shuttingDown: () => boolean;
   /** Deadline for one /token request, including upstream calls. */
   requestTimeoutMs: number;
 }

@@ -116,14 +116,15 @@ export class ProviderKeySource {
       });
     }
     let found = this.#select(kid, alg);
-    if (
-      found.length === 0 &&
-      kid !== undefined &&
-      now - this.#lastKidMissRefetch >= this.#policy.unknownKidRefetchMs
-    ) {
-      // An issuer may have rotated its keys: one refetch per interval, however many unknown kids arrive.
-      this.#lastKidMissRefetch = now;
-      await this.#refresh().catch(() => undefined);
+    if (found.length === 0 && kid !== undefined) {
+      if (this.#inflight) {
+        // A fetch is already under way (perhaps for this very rotation): wait for it rather than refuse.
+        await this.#inflight.catch(() => undefined);
+      } else if (now - this.#lastKidMissRefetch >= this.#policy.unknownKidRefetchMs) {
+        // An issuer may have rotated its keys: one refetch per interval, however many unknown kids arrive.
+        this.#lastKidMissRefetch = now;
+        await this.#refresh().catch(() => undefined);
+      }
       found = this.#select(kid, alg);
     }
     if (found.length === 0) throw badToken("jwt.unknown_key", "no key of the provider matches kid and alg");

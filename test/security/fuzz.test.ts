@@ -267,7 +267,9 @@ const junk = fc.oneof(
 );
 const time = (lo: number, hi: number) =>
   fc.oneof(
-    { weight: 6, arbitrary: fc.integer({ min: lo, max: hi }) },
+    { weight: 4, arbitrary: fc.integer({ min: lo, max: hi }) },
+    // The boundaries of CONTRACT §2: exp = now, leeway 60 s exactly and one second beyond.
+    { weight: 4, arbitrary: fc.constantFrom(NOW - 1, NOW, NOW + 1, NOW + 59, NOW + 60, NOW + 61) },
     fc.double({ min: lo, max: hi, noNaN: true }),
     fc.constantFrom(1e308, -1e308, 0, -0, Number.MAX_SAFE_INTEGER),
     fc.integer({ min: lo, max: hi }).map(String),
@@ -275,40 +277,81 @@ const time = (lo: number, hi: number) =>
     junk,
   );
 
-const claimSet = (iss: string) =>
-  fc
+/** Variants of each registered claim (valid ones included); `undefined` removes the claim. */
+const variants = (iss: string) => ({
+  iss: fc.oneof(
+    fc.constant(iss),
+    fc.constantFrom(`${iss}/`, iss.toUpperCase(), ` ${iss}`, "https://evil.example", `${iss}\u0000`),
+    fc.constant([iss]),
+    absent,
+    junk,
+  ),
+  exp: fc.oneof({ weight: 3, arbitrary: time(NOW - 5, NOW + 600) }, absent),
+  nbf: fc.oneof({ weight: 3, arbitrary: time(NOW - 120, NOW + 120) }, absent),
+  iat: fc.oneof({ weight: 3, arbitrary: time(NOW - 120, NOW + 120) }, absent),
+  aud: fc.oneof(
+    fc.constant(AUD),
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        [AUD],
+        ["x", AUD],
+        [AUD, "x"],
+        [AUD.toUpperCase()],
+        [[AUD]],
+        [1, AUD],
+        [AUD, null],
+        [],
+        `${AUD}/`,
+      ),
+    },
+    fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
+    absent,
+    junk,
+  ),
+  sub: fc.oneof(
+    { weight: 2, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) },
+    fc.constant(""),
+    absent,
+    junk,
+  ),
+  jti: fc.oneof({ weight: 2, arbitrary: fc.uuid() }, absent, junk),
+});
+
+/**
+ * Payloads near a valid one: usually one to three registered claims replaced by a variant (so a single broken rule
+ * is what decides), sometimes all of them at once; random extra claims on top.
+ */
+const claimSet = (iss: string) => {
+  const v = variants(iss);
+  const names = Object.keys(v) as Array<keyof typeof v>;
+  return fc
     .record({
       extra: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
-      iss: fc.oneof(
-        { weight: 8, arbitrary: fc.constant(iss) },
-        fc.constantFrom(`${iss}/`, iss.toUpperCase(), ` ${iss}`, "https://evil.example", `${iss}\u0000`),
-        fc.constant([iss]),
-        absent,
-        junk,
+      picks: fc.oneof(
+        { weight: 4, arbitrary: fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }) },
+        fc.constant(names),
       ),
-      exp: fc.oneof({ weight: 3, arbitrary: time(NOW - 5, NOW + 600) }, absent),
-      nbf: fc.oneof(time(NOW - 120, NOW + 120), { weight: 2, arbitrary: absent }),
-      iat: fc.oneof(time(NOW - 120, NOW + 120), { weight: 2, arbitrary: absent }),
-      aud: fc.oneof(
-        { weight: 8, arbitrary: fc.constant(AUD) },
-        fc.constantFrom([AUD], ["x", AUD], [AUD, "x"], [AUD.toUpperCase()], [[AUD]], [1, AUD], [], `${AUD}/`),
-        fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
-        absent,
-        junk,
-      ),
-      sub: fc.oneof(
-        { weight: 8, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) },
-        fc.constant(""),
-        absent,
-        junk,
-      ),
-      jti: fc.oneof({ weight: 4, arbitrary: fc.uuid() }, absent, junk),
+      values: fc.record(v),
     })
-    .map(({ extra, ...registered }) => {
-      const payload: Record<string, unknown> = { ...extra };
-      for (const [k, v] of Object.entries(registered)) if (v !== undefined) payload[k] = v;
+    .map(({ extra, picks, values }) => {
+      const payload: Record<string, unknown> = {
+        ...extra,
+        iss,
+        aud: AUD,
+        sub: "repo:octo-org/octo-repo:ref:refs/heads/main",
+        exp: NOW + 300,
+        nbf: NOW,
+        iat: NOW,
+        jti: "j",
+      };
+      for (const k of picks) {
+        if (values[k] === undefined) delete payload[k];
+        else payload[k] = values[k];
+      }
       return payload;
     });
+};
 
 const headerMutation = fc.record(
   {
@@ -412,7 +455,7 @@ describe("fuzz (b): JWT intake", () => {
           JSON.stringify(payload),
         );
       }),
-      runs(400),
+      runs(800),
     );
   });
 
