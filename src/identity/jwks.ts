@@ -116,7 +116,8 @@ export class ProviderKeySource {
       });
     }
     let found = this.#select(kid, alg);
-    if (found.length === 0 && kid !== undefined) {
+    // A known kid with the wrong alg is a bad token, not a rotation: only an unknown kid may trigger a refetch.
+    if (found.length === 0 && kid !== undefined && !this.#keys.some((k) => k.kid === kid)) {
       if (this.#inflight) {
         // A fetch is already under way (perhaps for this very rotation): wait for it rather than refuse.
         await this.#inflight.catch(() => undefined);

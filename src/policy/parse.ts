@@ -36,6 +36,16 @@ function zodProblems(error: z.ZodError, file: string, document: number): PolicyP
   return error.issues.map((i) => ({ file, document, path: formatPath(i.path), message: i.message }));
 }
 
+function protoKeyPath(value: unknown, path: PropertyKey[]): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Object.hasOwn(value, "__proto__")) return formatPath([...path, "__proto__"]);
+  for (const [k, v] of Object.entries(value)) {
+    const found = protoKeyPath(v, [...path, Array.isArray(value) ? Number(k) : k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Parses, validates and compiles every document of every file. Pure: the caller reads the files. */
 export function compilePolicyFiles(
   files: readonly PolicyFile[],
@@ -55,6 +65,15 @@ export function compilePolicyFiles(
       }
       const value: unknown = doc.toJS({ maxAliasCount: 100 });
       if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+      // zod drops an own `__proto__` key without an issue, which would silently delete a match entry (fail open).
+      const proto = protoKeyPath(value, []);
+      if (proto) {
+        at(
+          proto,
+          '"__proto__" is not allowed as a key; to match a claim of that name use the JSON Pointer /__proto__',
+        );
+        return;
+      }
       const parsed = policySchema.safeParse(value);
       if (!parsed.success) {
         problems.push(...zodProblems(parsed.error, file.path, document));

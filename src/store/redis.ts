@@ -207,6 +207,9 @@ type Client = Redis | Cluster;
 const backoff = (attempt: number): number =>
   Math.min(2000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100);
 
+/** Redis refuses expiry times past this (and `exp: 1e308` is a valid NumericDate): 9999-12-31T23:59:59Z. */
+const MAX_EXAT = 253_402_300_799;
+
 export function createRedisStore(opts: RedisStoreOptions): RedisStore {
   const target = parseRedisUrl(opts.url);
   const commandTimeout = opts.commandTimeoutMs ?? 50;
@@ -284,7 +287,14 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
       return run(
         "consume",
         async () =>
-          (await client.call("SET", key("replay", k), "1", "NX", "EXAT", Math.ceil(expiresAt))) === "OK",
+          (await client.call(
+            "SET",
+            key("replay", k),
+            "1",
+            "NX",
+            "EXAT",
+            Math.min(Math.ceil(expiresAt), MAX_EXAT),
+          )) === "OK",
       );
     },
   };

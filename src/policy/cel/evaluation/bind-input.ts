@@ -7,14 +7,7 @@ import { toCelInput } from "./to-cel-input.ts";
 /** The condition's variables for one request, or why the input cannot be bound (never a claim value). */
 export function bindInput({ claims, request, now }: ConditionInput): ConditionBindings | { error: string } {
   const celClaims = toCelInput(claims);
-  if (
-    celClaims === undefined ||
-    Array.isArray(celClaims) ||
-    typeof celClaims !== "object" ||
-    celClaims === null
-  ) {
-    return { error: "claims are not a JSON object" };
-  }
+  if (!(celClaims instanceof Map)) return { error: "claims are not a JSON object" };
   const ms = now.getTime();
   if (!Number.isFinite(ms)) return { error: "now is not a valid time" };
   const celRequest: Record<string, CelInput> = {
@@ -22,5 +15,5 @@ export function bindInput({ claims, request, now }: ConditionInput): ConditionBi
     scopes: [...(request.scopes ?? [])],
   };
   if (request.sourceIp) celRequest.sourceIp = request.sourceIp;
-  return { claims: celClaims as Record<string, CelInput>, request: celRequest, now: timestampFromMs(ms) };
+  return { claims: celClaims as ConditionBindings["claims"], request: celRequest, now: timestampFromMs(ms) };
 }

@@ -8,11 +8,11 @@ import { describeError, typeNameOf } from "./describe-result.ts";
 
 /** One evaluation under a fresh budget; every failure is a non-match with a reason. */
 export function runProgram(program: ConditionProgram, input: ConditionInput): ConditionResult {
-  const bindings = bindInput(input);
-  if ("error" in bindings) return { ok: false, error: bindings.error };
-  startMeter(CONDITION_LIMITS.budget);
   let result: ReturnType<ConditionProgram>;
   try {
+    const bindings = bindInput(input);
+    if ("error" in bindings) return { ok: false, error: bindings.error };
+    startMeter(CONDITION_LIMITS.budget);
     result = program(bindings);
   } catch {
     return { ok: false, error: "could not be evaluated" };
