@@ -1,8 +1,20 @@
-/** Generates N GitHub-style policies, each pinned to its own owner/repository IDs; policy `bench-target` matches the bench token. */
+/**
+ * N GitHub-style policies shaped like a large organisation's: each pinned to its own owner/repository IDs; `ref`
+ * globs drawn from a few common patterns; a pinned `job_workflow_ref` (exact) on most, a regex unique to the policy
+ * on every tenth; templates on all. Policy `bench-target` admits the bench token.
+ */
+const REF_GLOBS = ["refs/heads/*", "refs/heads/main", "refs/tags/v*", "refs/heads/release/**"];
+
 export function benchPolicies(n: number): string {
   const docs: string[] = [];
   for (let i = 0; i < n; i++) {
     const target = i === Math.floor(n / 2);
+    const workflow =
+      i % 10 === 0 && !target
+        ? `{ regex: "org-${i}/repo-${i}/\\\\.github/workflows/[a-z]+\\\\.yml@refs/(heads/main|tags/v[0-9]+)" }`
+        : target
+          ? `"octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main"`
+          : `"org-${i}/repo-${i}/.github/workflows/deploy.yml@refs/heads/main"`;
     docs.push(`apiVersion: wif-broker/v1
 kind: TrustPolicy
 metadata: { name: ${target ? "bench-target" : `bench-${String(i).padStart(6, "0")}`} }
@@ -11,9 +23,9 @@ spec:
   match:
     repository_owner_id: "${target ? 65 : 100000 + i}"
     repository_id: "${target ? 74 : 200000 + i}"
-    ref: { glob: "refs/heads/*" }
+    ref: { glob: "${target ? "refs/heads/*" : REF_GLOBS[i % REF_GLOBS.length]}" }
     event_name: { in: [push, workflow_dispatch] }
-    job_workflow_ref: { regex: "octo-org/octo-repo/\\\\.github/workflows/[a-z]+\\\\.yml@refs/heads/main" }
+    job_workflow_ref: ${workflow}
   grant:
     ttl: 15m
     subject: "github:{{claims.repository}}"

@@ -27,7 +27,8 @@ export async function runKeys(argv: string[]): Promise<number> {
   if (delay === undefined) throw new CliError("--activate-in must be a duration like 1h");
   const key = generatePrivateKey(values.alg);
   const kid = jwkThumbprint(key);
-  const nbf = Math.floor(Date.now() / 1000 + delay);
+  // Millisecond precision (NumericDate may be fractional): a key generated later always activates later.
+  const nbf = Math.round(Date.now() + delay * 1000) / 1000;
   const jwk = {
     ...(key.export({ format: "jwk" }) as Record<string, string>),
     kid,

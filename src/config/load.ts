@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
 import { formatPath } from "../util/format-path.ts";
+import { parseYaml, YamlError } from "../util/yaml.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -93,12 +93,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   } catch {
     throw new ConfigError(`${file}: cannot be read`);
   }
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    throw new ConfigError(
-      `${file}: line ${e?.linePos?.[0]?.line ?? "?"}: ${e?.message.split("\n")[0] ?? "invalid YAML"}`,
-    );
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    if (!(e instanceof YamlError)) throw e;
+    throw new ConfigError(`${file}: line ${e.line ?? "?"}: ${e.message}`);
   }
-  return { config: parseConfig(doc.toJS(), file, dirname(file), env), source: file };
+  return { config: parseConfig(value, file, dirname(file), env), source: file };
 }

@@ -1,6 +1,6 @@
-import { parse } from "yaml";
 import { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
+import { parseYaml } from "../util/yaml.ts";
 import { type DecisionLimits, decide } from "./evaluate.ts";
 import type { PolicySet } from "./policy-set.ts";
 import type { Decision } from "./types.ts";
@@ -31,7 +31,7 @@ export interface FixtureResult {
 }
 
 export function parseFixtureFile(text: string, file: string): FixtureCase[] {
-  const parsed = z.array(fixtureCaseSchema).safeParse(parse(text));
+  const parsed = z.array(fixtureCaseSchema).safeParse(parseYaml(text));
   if (!parsed.success) {
     throw new Error(
       parsed.error.issues.map((i) => `${file}: ${formatPath(i.path)}: ${i.message}`).join("\n"),

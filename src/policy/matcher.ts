@@ -1,5 +1,5 @@
 import { RE2JS } from "re2js";
-import { globToRegexSource } from "./glob.ts";
+import { compileGlob } from "./glob.ts";
 import type { MatcherInput } from "./schema.ts";
 
 /** A compiled `match` entry. `test` never throws and never coerces: a value of another type does not match. */
@@ -21,13 +21,25 @@ type Literal = string | number | boolean;
 const sameLiteral = (expected: Literal, value: unknown): boolean =>
   typeof value === typeof expected && value === expected;
 
+/**
+ * RE2 programs are large (~20 KB each), so policies that share a pattern share its program. Bounded: a
+ * pathological set of distinct patterns only costs what it would without the cache.
+ */
+const patterns = new Map<string, RE2JS>();
+const MAX_SHARED_PATTERNS = 10_000;
+
 function compilePattern(source: string, what: string): RE2JS {
+  const cached = patterns.get(source);
+  if (cached) return cached;
+  let re: RE2JS;
   try {
     // RE2: linear-time, no backreferences or lookaround. `matches` anchors at both ends.
-    return RE2JS.compile(source, RE2JS.DOTALL);
+    re = RE2JS.compile(source, RE2JS.DOTALL);
   } catch (e) {
     throw new MatcherError(`invalid ${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (patterns.size < MAX_SHARED_PATTERNS) patterns.set(source, re);
+  return re;
 }
 
 export function compileMatcher(input: MatcherInput): Matcher {
@@ -39,8 +51,8 @@ export function compileMatcher(input: MatcherInput): Matcher {
     };
   }
   if ("glob" in input) {
-    const re = compilePattern(globToRegexSource(input.glob), "glob");
-    return { kind: "glob", test: (v) => typeof v === "string" && re.matches(v) };
+    const glob = compileGlob(input.glob);
+    return { kind: "glob", test: (v) => typeof v === "string" && glob(v) };
   }
   if ("regex" in input) {
     const re = compilePattern(input.regex, "regex");

@@ -1,6 +1,6 @@
-import { parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
+import { parseYamlDocuments, YamlError } from "../util/yaml.ts";
 import { type CompiledPolicy, compilePolicy, PolicyCompileError } from "./compile.ts";
 import { PolicySet } from "./policy-set.ts";
 import { policySchema } from "./schema.ts";
@@ -55,15 +55,17 @@ export function compilePolicyFiles(
   const compiled: CompiledPolicy[] = [];
   const seen = new Map<string, string>();
   for (const file of files) {
-    parseAllDocuments(file.text, { uniqueKeys: true }).forEach((doc, document) => {
+    let documents: unknown[];
+    try {
+      documents = parseYamlDocuments(file.text);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      problems.push({ file: file.path, document: 0, path: `line ${e.line ?? "?"}`, message: e.message });
+      continue;
+    }
+    documents.forEach((value, document) => {
       const at = (path: string, message: string) =>
         problems.push({ file: file.path, document, path, message });
-      if (doc.errors.length > 0) {
-        for (const e of doc.errors)
-          at(`line ${e.linePos?.[0]?.line ?? "?"}`, e.message.split("\n")[0] ?? "YAML error");
-        return;
-      }
-      const value: unknown = doc.toJS({ maxAliasCount: 100 });
       if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
       // zod drops an own `__proto__` key without an issue, which would silently delete a match entry (fail open).
       const proto = protoKeyPath(value, []);

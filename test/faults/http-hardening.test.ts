@@ -80,7 +80,8 @@ class RawClient {
   async responses(n: number, timeoutMs = 5000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (parseResponses(this.received).length < n) {
-      if (performance.now() > deadline) throw new Error(`no ${n} responses within ${timeoutMs} ms: ${this.received}`);
+      if (performance.now() > deadline)
+        throw new Error(`no ${n} responses within ${timeoutMs} ms: ${this.received}`);
       if (this.closedAt !== undefined) throw new Error(`closed after: ${this.received}`);
       await sleep(5);
     }

@@ -164,24 +164,29 @@ describe("redis faults through HTTP (two brokers, one private redis-server)", ()
     await redis?.stop();
   });
 
-  it("a single-use token raced 20 times across both brokers is accepted exactly once", async () => {
+  it("a single-use token raced 20 times across both brokers is accepted exactly once", async (t) => {
+    let spurious = 0;
     for (let round = 0; round < 5; round++) {
-      const t = token(ONCE);
+      const raced = token(ONCE);
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => exchange(i % 2 === 0 ? a : b, t, ONCE)),
+        Array.from({ length: 20 }, (_, i) => exchange(i % 2 === 0 ? a : b, raced, ONCE)),
       );
-      const ok = answers.filter((r) => r.status === 200);
-      assert.equal(ok.length, 1, `round ${round}: ${JSON.stringify(answers.map((r) => r.status))}`);
-      for (const r of answers.filter((x) => x.status !== 200)) {
-        assert.equal(r.status, 400);
-        assert.equal(r.error, "invalid_request");
-      }
+      const statuses = JSON.stringify(answers.map((r) => r.status));
+      const count = (status: number) => answers.filter((r) => r.status === status).length;
+      // The store's 50 ms command timeout can fail a call on a CPU-starved machine although Redis is up: that
+      // request fails closed (503). Never more than one success; exactly one unless the winner was such a 503.
+      assert.equal(count(200) + count(400) + count(503), 20, `round ${round}: ${statuses}`);
+      assert.ok(count(200) <= 1, `round ${round}: accepted more than once: ${statuses}`);
+      if (count(503) === 0) assert.equal(count(200), 1, `round ${round}: ${statuses}`);
+      for (const r of answers.filter((x) => x.status === 400)) assert.equal(r.error, "invalid_request");
+      spurious += count(503);
     }
+    if (spurious > 0) t.diagnostic(`${spurious} store calls timed out (503) with Redis up`);
     const replayed = [...a.audit, ...b.audit].filter((e) => e.reason === "jwt.replayed").length;
-    assert.equal(replayed, 5 * 19, "every loser was refused as a replay");
+    assert.ok(replayed >= 5 * 19 - spurious, `every loser was refused as a replay (${replayed})`);
   });
 
-  it("the rate limit is shared: 10 per hour means 10 across both brokers, not 10 each", async () => {
+  it("the rate limit is shared: 10 per hour means 10 across both brokers, not 10 each", async (t) => {
     const sub = "repo:octo-org/octo-repo:limited-sequential";
     for (let i = 0; i < 10; i++) {
       const r = await exchange(i % 2 === 0 ? a : b, token(LIMITED, sub), LIMITED);
@@ -199,9 +204,16 @@ describe("redis faults through HTTP (two brokers, one private redis-server)", ()
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) => exchange(i % 2 === 0 ? a : b, token(LIMITED, raced), LIMITED)),
     );
-    const counts = { 200: 0, 429: 0 } as Record<number, number>;
+    const counts = { 200: 0, 429: 0, 503: 0 } as Record<number, number>;
     for (const r of answers) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    assert.deepEqual(counts, { 200: 10, 429: 20 });
+    const summary = JSON.stringify(counts);
+    assert.equal((counts[200] ?? 0) + (counts[429] ?? 0) + (counts[503] ?? 0), 30, summary);
+    // A per-instance limit would admit up to 20. A hit whose reply missed the 50 ms command timeout (CPU-starved
+    // machine, Redis up) answers 503 yet may have counted: so 200s ≤ 10 ≤ 200s + 503s; exact without such 503s.
+    assert.ok((counts[200] ?? 0) <= 10, `never more than the shared limit: ${summary}`);
+    assert.ok((counts[200] ?? 0) + (counts[503] ?? 0) >= 10, `the limit admits its burst: ${summary}`);
+    if (counts[503] === 0) assert.deepEqual(counts, { 200: 10, 429: 20, 503: 0 });
+    else t.diagnostic(`${counts[503]} store calls timed out (503) with Redis up: ${summary}`);
   });
 
   it("Redis killed: store-backed requests 503 fast, others 200, /readyz 200 showing the store down; restarted: recovers", async () => {
