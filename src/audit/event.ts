@@ -32,7 +32,22 @@ export interface AuditSink {
   write(event: AuditEvent): void;
 }
 
-/** Writes JSON lines to a stream (stdout by default); audit is never mixed with operational logs on stderr. */
+/**
+ * Writes JSON lines to a stream (stdout by default); audit is never mixed with operational logs on stderr. Lines
+ * of one event-loop turn go out in one write (one syscall instead of one per request); the turn ends within
+ * microseconds, so nothing waits on a timer.
+ */
 export function streamAuditSink(stream: NodeJS.WritableStream = process.stdout): AuditSink {
-  return { write: (event) => void stream.write(`${JSON.stringify(event)}\n`) };
+  let pending: string[] = [];
+  const flush = () => {
+    const lines = pending;
+    pending = [];
+    stream.write(lines.join(""));
+  };
+  return {
+    write(event) {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(`${JSON.stringify(event)}\n`);
+    },
+  };
 }

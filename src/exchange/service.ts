@@ -97,10 +97,14 @@ export class ExchangeService {
     await this.#rateLimit(grant, identity);
     const replayKey = await this.#checkReplay(grant, identity);
 
+    const now = this.#d.clock();
+    // `signal` stays a getter: the deadline timer exists only for minters that call an upstream.
     const issued = await minter.mint(grant, {
       requestId: ctx.requestId,
-      signal: ctx.signal,
-      now: this.#d.clock(),
+      now,
+      get signal() {
+        return ctx.signal;
+      },
     });
     // The jti is consumed only once minting succeeded, so a failed exchange does not burn a single-use token;
     // the atomic consume still makes sure that of two racing requests only one gets a credential.

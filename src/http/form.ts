@@ -23,9 +23,12 @@ export function isFormContentType(header: string | undefined): boolean {
  * length the HTTP parser delivers exactly that many bytes, so the adapter's fast `text()` is safe; a chunked body
  * is streamed and counted.
  */
-export async function readBodyCapped(req: Request, max: number = MAX_BODY_BYTES): Promise<string> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null) {
+export async function readBodyCapped(
+  req: Request,
+  declared: string | undefined,
+  max: number = MAX_BODY_BYTES,
+): Promise<string> {
+  if (declared !== undefined) {
     if (!/^\d+$/.test(declared) || Number(declared) > max) throw new BodyTooLarge();
     return req.text();
   }

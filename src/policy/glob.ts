@@ -4,7 +4,11 @@
  * set of positions, so it is linear in the claim's length times the pattern's (no backtracking, no regex engine,
  * a few bytes per compiled glob — 10,000 policies stay small).
  */
-type Token = { kind: "literal"; char: string } | { kind: "any-char" } | { kind: "star" } | { kind: "globstar" };
+type Token =
+  | { kind: "literal"; char: string }
+  | { kind: "any-char" }
+  | { kind: "star" }
+  | { kind: "globstar" };
 
 export type GlobMatcher = (text: string) => boolean;
 

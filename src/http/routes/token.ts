@@ -7,11 +7,20 @@ import type { ExchangeTrail } from "../../exchange/service.ts";
 import type { IssuedToken } from "../../mint/types.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
 import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "../form.ts";
+import { requestHeader, socketAddress } from "../node-request.ts";
 import { toWireError } from "../oauth-error.ts";
 import { parseGrantType, parseTokenRequest } from "../token-request.ts";
 
-interface NodeBindings {
-  incoming?: { socket?: { remoteAddress?: string } };
+/** The request's deadline signal, created only if a minter calls an upstream (the broker JWT path never does). */
+function deadline(requestId: string, timeoutMs: number) {
+  let signal: AbortSignal | undefined;
+  return {
+    requestId,
+    get signal() {
+      signal ??= AbortSignal.timeout(timeoutMs);
+      return signal;
+    },
+  };
 }
 
 /** RFC 8693 §2.2.1 success body; wire names verbatim. */
@@ -35,25 +44,18 @@ export function tokenRoute(deps: AppDeps) {
     let request: TokenRequest | undefined;
     let status = 200;
     let failure: unknown;
-    const sourceIp = deps.clientIp(
-      (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress,
-      c.req.header("x-forwarded-for"),
-    );
+    const sourceIp = deps.clientIp(socketAddress(c), requestHeader(c, "x-forwarded-for"));
     try {
-      if (!isFormContentType(c.req.header("content-type"))) {
+      if (!isFormContentType(requestHeader(c, "content-type"))) {
         throw new BrokerError("invalid_request", {
           reason: "request.content_type",
           detail: "content type is not form-urlencoded",
         });
       }
-      const form = new Form(await readBodyCapped(c.req.raw));
+      const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
       grant = parseGrantType(form);
       request = parseTokenRequest(form, grant, sourceIp);
-      const issued = await deps.exchange.exchange(
-        request,
-        { requestId, signal: AbortSignal.timeout(deps.requestTimeoutMs) },
-        trail,
-      );
+      const issued = await deps.exchange.exchange(request, deadline(requestId, deps.requestTimeoutMs), trail);
       return c.json(successBody(issued), 200);
     } catch (e) {
       failure = e;
