@@ -27,6 +27,8 @@ export interface BrokerOptions {
   fetchImpl?: typeof fetch;
   keyCachePolicy?: KeyCachePolicy;
   minters?: MinterOverrides;
+  /** HTTP server timeouts (defaults: headers 10 s, request 30 s, keep-alive 5 s, checked every second). */
+  http?: HttpTimeouts;
   /** Watch the policy path and the keys directory for changes (default true). */
   watchPolicies?: boolean;
   /** Seconds readiness reports not-ready before the listener closes on shutdown (load balancers catch up). */
@@ -90,7 +92,13 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       suppressed = 0;
     },
   });
-  const providers = createProviders(config, {
+  // Serve store-backed requests from the first one when Redis is there; start anyway when it is not.
+  await store
+    .ready?.(2000)
+    .catch(() =>
+      logger.warn({}, "redis not reachable at start-up; store-backed requests answer 503 until it is"),
+    );
+  const providers = await createProviders(config, {
     clock,
     metrics,
     ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
@@ -100,7 +108,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const exchange = new ExchangeService({
     verifier,
     policies: policies.current,
-    minters: createMinters(config, keys.signer(), clock, options.minters),
+    minters: await createMinters(config, keys.signer(), clock, options.minters),
     store,
     limits: { maxTtl: config.limits.maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl) },
     clock,
@@ -143,7 +151,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
   let server: ServerType;
   try {
-    server = await listen(app.fetch, config.listen.host, config.listen.port);
+    server = await listen(app.fetch, config.listen.host, config.listen.port, options.http ?? {});
   } catch (e) {
     policies.close();
     keys.close();
@@ -188,11 +196,20 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   };
 }
 
+export interface HttpTimeouts {
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** How often Node checks the two timeouts above (its default, 30 s, lets a slow client hold a socket that long). */
+  connectionsCheckingIntervalMs?: number;
+}
+
 /** HTTP hardening: slow clients cannot hold sockets; header size and counts are bounded. */
 function listen(
   fetch: (req: Request, env: unknown) => Response | Promise<Response>,
   hostname: string,
   port: number,
+  t: HttpTimeouts,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve(
@@ -202,9 +219,10 @@ function listen(
         port,
         serverOptions: {
           maxHeaderSize: 16 * 1024,
-          requestTimeout: 30_000,
-          headersTimeout: 10_000,
-          keepAliveTimeout: 5_000,
+          requestTimeout: t.requestTimeoutMs ?? 30_000,
+          headersTimeout: t.headersTimeoutMs ?? 10_000,
+          keepAliveTimeout: t.keepAliveTimeoutMs ?? 5_000,
+          connectionsCheckingInterval: t.connectionsCheckingIntervalMs ?? 1_000,
         },
       },
       () => resolve(server),

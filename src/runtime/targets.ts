@@ -1,16 +1,17 @@
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "../config/schema.ts";
-import { createAwsMinter } from "../mint/aws.ts";
-import { createGcpMinter } from "../mint/gcp.ts";
 import { createJwtMinter } from "../mint/jwt.ts";
-import { createKubernetesMinter } from "../mint/kubernetes.ts";
 import type { TokenSigner } from "../mint/signer.ts";
 import type { Minter } from "../mint/types.ts";
 import type { TargetKind } from "../policy/types.ts";
 import type { Clock } from "../util/clock.ts";
 
-/** Reads a kubeconfig file; the SDK adapter stays in this wiring file and the minter/reviewer adapters. */
-export function loadKubeConfig(path: string): KubeConfig {
+/**
+ * Reads a kubeconfig file. The Kubernetes SDK (like the AWS and GCP ones) is imported only when the config uses
+ * it: loaded eagerly it costs about 80 MiB and half a second at every start, CLI runs included.
+ */
+export async function loadKubeConfig(path: string): Promise<KubeConfig> {
+  const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   return kc;
@@ -19,15 +20,16 @@ export function loadKubeConfig(path: string): KubeConfig {
 export type MinterOverrides = Partial<Record<TargetKind, Minter>>;
 
 /** One minter per configured target kind; a kind the config does not set up answers invalid_target. */
-export function createMinters(
+export async function createMinters(
   config: Config,
   signer: TokenSigner,
   clock: Clock,
   overrides: MinterOverrides = {},
-): Map<TargetKind, Minter> {
+): Promise<Map<TargetKind, Minter>> {
   const minters = new Map<TargetKind, Minter>([["jwt", createJwtMinter(signer, clock)]]);
   const { aws, gcp, kubernetes } = config.targets;
-  if (aws) {
+  if (aws && !overrides.aws) {
+    const { createAwsMinter } = await import("../mint/aws.ts");
     minters.set(
       "aws",
       createAwsMinter({
@@ -38,7 +40,8 @@ export function createMinters(
       }),
     );
   }
-  if (gcp) {
+  if (gcp && !overrides.gcp) {
+    const { createGcpMinter } = await import("../mint/gcp.ts");
     minters.set(
       "gcp",
       createGcpMinter({
@@ -49,11 +52,14 @@ export function createMinters(
       }),
     );
   }
-  if (kubernetes && kubernetes.clusters.length > 0) {
-    const clusters = kubernetes.clusters.map((c) => ({
-      name: c.name,
-      kubeConfig: loadKubeConfig(c.kubeconfig),
-    }));
+  if (kubernetes && kubernetes.clusters.length > 0 && !overrides.kubernetes) {
+    const { createKubernetesMinter } = await import("../mint/kubernetes.ts");
+    const clusters = await Promise.all(
+      kubernetes.clusters.map(async (c) => ({
+        name: c.name,
+        kubeConfig: await loadKubeConfig(c.kubeconfig),
+      })),
+    );
     minters.set("kubernetes", createKubernetesMinter({ clusters, clock }));
   }
   for (const [kind, minter] of Object.entries(overrides)) if (minter) minters.set(kind as TargetKind, minter);

@@ -33,5 +33,7 @@ export interface Store {
   readonly replay: ReplayStore;
   readonly rateLimiter: RateLimiter;
   status(): StoreStatus;
+  /** Resolves once connected (stores that need no connection omit it); rejects after `timeoutMs`. */
+  ready?(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,10 +2,10 @@
  * HTTP hardening of the real node http server that startBroker listens with: slow and oversized clients, and
  * graceful shutdown (in process, and `wif-broker serve` on SIGTERM). Raw sockets where fetch would hide the wire.
  *
- * The server's limits are fixed in src/main.ts (headersTimeout 10 s, requestTimeout 30 s, keepAliveTimeout 5 s,
- * 16 KiB of headers, 100 headers) and Node enforces the two timeouts from a check that runs every 30 s
- * (connectionsCheckingInterval). The slow-headers test therefore waits for that check (~30 s); the tests run
- * concurrently so the file takes about as long as that one test.
+ * The server's default limits are set in src/main.ts (headersTimeout 10 s, requestTimeout 30 s, keepAliveTimeout
+ * 5 s, 16 KiB of headers, 100 headers, timeouts checked every second). The slow-headers test runs against those
+ * defaults (~11 s); the slow-body test lowers requestTimeout through BrokerOptions.http. The tests run
+ * concurrently so the file takes about as long as the slowest one.
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -30,10 +30,10 @@ import { startCli } from "../helpers/cli.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 
 const DEPLOY = "https://deploy.acme.internal";
-/** The server's limits as src/main.ts sets them, and Node's default connectionsCheckingInterval. */
+/** The server's default limits as src/main.ts sets them, including how often Node checks them. */
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-const CHECK_INTERVAL_MS = 30_000;
+const CHECK_INTERVAL_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const { jti: _jti, ...CLAIMS } = fixtureClaims("github-actions-branch");
@@ -320,6 +320,35 @@ describe("HTTP hardening (real node http server)", { concurrency: true }, () => 
       assert.ok(chunks <= 12, `refused as the 64 KiB cap was crossed, after ${chunks} chunks of 8 KiB`);
       flood.destroy();
     });
+  });
+
+  it("a body that trickles past the request timeout → 408 and disconnected", async () => {
+    const t = await startTestBroker({
+      policies: GITHUB_POLICY,
+      http: { requestTimeoutMs: 1500, headersTimeoutMs: 1000 },
+    });
+    try {
+      const slow = new RawClient(t.broker.port);
+      slow.write(
+        "POST /token HTTP/1.1\r\nHost: broker\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+      );
+      const dribble = setInterval(() => slow.write("a"), 100);
+      const giveUp = setTimeout(() => slow.destroy(), 10_000);
+      try {
+        await slow.closed;
+      } finally {
+        clearInterval(dribble);
+        clearTimeout(giveUp);
+      }
+      const after = (slow.closedAt ?? Infinity) - slow.opened;
+      assert.deepEqual(slow.statuses(), [408]);
+      assert.ok(
+        after >= 1400 && after <= 1500 + CHECK_INTERVAL_MS + 1000,
+        `cut after ${after.toFixed(0)} ms`,
+      );
+    } finally {
+      await t.close();
+    }
   });
 
   it("graceful shutdown: /readyz 503 during the delay, the in-flight request completes, then refused; bounded", async () => {
