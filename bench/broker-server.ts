@@ -1,17 +1,18 @@
-/** The broker as the benchmark drives it: the real startBroker, 200 policies, audit to /dev/null. */
+/** The broker as the benchmark and the soak drive it: the real startBroker, audit to /dev/null, Redis optional. */
 import { createWriteStream } from "node:fs";
 import { streamAuditSink } from "../src/audit/event.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { startBroker } from "../src/main.ts";
 import { createLogger } from "../src/observability/log.ts";
 
-const [issuer, policies, port] = process.argv.slice(2);
+const [issuer, policies, port, redis] = process.argv.slice(2);
 const config = parseConfig(
   {
     issuer: "https://broker.example.com",
     listen: { host: "127.0.0.1", port: Number(port) },
     policies,
     providers: [{ name: "github", issuer, allowInsecureHttp: true }],
+    ...(redis ? { store: { redis } } : {}),
   },
   "(bench)",
   process.cwd(),

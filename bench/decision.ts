@@ -4,19 +4,10 @@
  */
 import { decide } from "../src/policy/evaluate.ts";
 import { compilePolicyFiles } from "../src/policy/parse.ts";
-import { benchPolicies } from "./policies.ts";
+import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
 
 const LIMITS = { maxTtl: 3600, defaultTtl: 900 };
-const claims = {
-  sub: "repo:octo-org/octo-repo:ref:refs/heads/main",
-  repository: "octo-org/octo-repo",
-  repository_owner_id: "65",
-  repository_id: "74",
-  ref: "refs/heads/main",
-  event_name: "push",
-  job_workflow_ref: "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
-  sha: "d6fde92930d4715a2b49857d24b940956b26d2d3",
-};
+const claims = BENCH_CLAIMS;
 const who = { provider: "github", subject: claims.sub, claims };
 const request = {
   audience: "https://deploy.acme.internal",

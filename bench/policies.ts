@@ -38,3 +38,16 @@ spec:
   }
   return docs.join("---\n");
 }
+
+/** Claims of the token every benchmark presents (admitted by `bench-target`). */
+export const BENCH_CLAIMS = {
+  aud: "https://broker.example.com",
+  sub: "repo:octo-org/octo-repo:ref:refs/heads/main",
+  repository: "octo-org/octo-repo",
+  repository_owner_id: "65",
+  repository_id: "74",
+  ref: "refs/heads/main",
+  event_name: "push",
+  job_workflow_ref: "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
+  sha: "d6fde92930d4715a2b49857d24b940956b26d2d3",
+};

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
-import { benchPolicies } from "./policies.ts";
+import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
@@ -63,17 +63,7 @@ async function main() {
   const idp = await DemoIssuer.start();
   const dir = mkdtempSync(join(tmpdir(), "wif-bench-"));
   writeFileSync(join(dir, "policies.yaml"), benchPolicies(200));
-  const claims = {
-    aud: "https://broker.example.com",
-    sub: "repo:octo-org/octo-repo:ref:refs/heads/main",
-    repository: "octo-org/octo-repo",
-    repository_owner_id: "65",
-    repository_id: "74",
-    ref: "refs/heads/main",
-    event_name: "push",
-    job_workflow_ref: "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
-    sha: "d6fde92930d4715a2b49857d24b940956b26d2d3",
-  };
+  const claims = BENCH_CLAIMS;
   const bodies = Array.from({ length: 256 }, () =>
     new URLSearchParams({
       grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",

@@ -10,15 +10,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import type { EventEmitter } from "node:events";
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { streamAuditSink } from "../src/audit/event.ts";
-import { parseConfig } from "../src/config/load.ts";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
-import { startBroker } from "../src/main.ts";
-import { createLogger } from "../src/observability/log.ts";
 import { freePort, type RedisServer, startRedisServer } from "../test/helpers/redis-server.ts";
 import { benchPolicies } from "./policies.ts";
 
@@ -143,7 +139,7 @@ interface BrokerChild {
 }
 
 function child(args: string[]): Promise<BrokerChild> {
-  const proc = spawn(process.execPath, [join(here, "soak.ts"), "broker", ...args], {
+  const proc = spawn(process.execPath, [join(here, "broker-server.ts"), ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let tail = "";
@@ -468,28 +464,4 @@ async function main(): Promise<void> {
   }
 }
 
-// ---- child role: one broker on a port, with the shared Redis as its store --------------------------------------
-
-async function brokerChild(): Promise<void> {
-  const [issuer, policies, port, redis] = process.argv.slice(3);
-  const config = parseConfig(
-    {
-      issuer: "https://broker.example.com",
-      listen: { host: "127.0.0.1", port: Number(port) },
-      policies,
-      providers: [{ name: "github", issuer, allowInsecureHttp: true }],
-      store: { redis },
-    },
-    "(soak)",
-    process.cwd(),
-  );
-  await startBroker(config, {
-    logger: createLogger("warn"),
-    audit: streamAuditSink(createWriteStream("/dev/null")),
-    watchPolicies: false,
-  });
-  process.stderr.write("ready\n");
-}
-
-if (process.argv[2] === "broker") await brokerChild();
-else await main();
+await main();
