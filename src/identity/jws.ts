@@ -27,10 +27,22 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  */
 const KEY_BEARING_HEADERS = ["jku", "x5u", "jwk", "x5c"] as const;
 
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** RFC 4648 §3.5: the bits of the last character that encode no byte must be zero. */
+function hasCanonicalTail(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 0) return true;
+  const value = ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  return (value & (rest === 2 ? 0b1111 : 0b11)) === 0;
+}
+
 function decodeSegment(segment: string, what: string): Buffer {
   // RFC 7515 §2: base64url without padding; Buffer's decoder is lenient, so check the alphabet first.
   if (!B64URL.test(segment) || segment.length % 4 === 1)
     throw badToken("jwt.malformed", `${what} is not base64url`);
+  // Canonical encoding only (no stray trailing bits), so one token has exactly one spelling and one audit hash.
+  if (!hasCanonicalTail(segment)) throw badToken("jwt.malformed", `${what} is not canonical base64url`);
   return Buffer.from(segment, "base64url");
 }
 

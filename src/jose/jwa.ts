@@ -68,12 +68,12 @@ function computeFit(key: KeyObject, alg: string): boolean {
   }
 }
 
+/** PKCS#1 v1.5 is node's default RSA padding: RS* pass the bare key (an options object costs ~15 µs per call). */
 function options(spec: AlgSpec, key: KeyObject) {
   if (spec.keyType === "ec") return { key, dsaEncoding: "ieee-p1363" as const };
   if (spec.pss && spec.hash) {
     return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_BYTES[spec.hash] };
   }
-  if (spec.keyType === "rsa") return { key, padding: constants.RSA_PKCS1_PADDING };
   return key;
 }
 

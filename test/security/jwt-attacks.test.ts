@@ -1179,15 +1179,10 @@ describe("JWT/JWS attack catalogue through POST /token (CONTRACT §2, RFC 8725)"
       ],
     ]);
 
-    it("a non-canonical base64url twin of the signature decodes to the same bytes and verifies (as in jose), so replay protection keys on jti, never on the token's spelling", async () => {
+    it("a non-canonical base64url twin of a segment is refused: one token has one spelling (and one audit hash)", async () => {
       const token = tokA();
-      await accepted(withSig(token, nonCanonicalTwin(part(token, 2))));
-      for (const broker of [quiet, verbose]) {
-        const once = tokB();
-        assert.equal((await broker.exchange(once, DEPLOY)).status, 200);
-        const twin = withSig(once, nonCanonicalTwin(part(once, 2)));
-        assert.equal((await broker.exchange(twin, DEPLOY)).status, 400, "the twin is a replay");
-      }
+      await accepted(token);
+      await refused(withSig(token, nonCanonicalTwin(part(token, 2))));
     });
   });
 
