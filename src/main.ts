@@ -81,6 +81,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   let suppressed = 0;
   const store = createStore(config.store.redis, {
     clock,
+    commandTimeoutMs: config.store.commandTimeout * 1000,
     onError: (e) => {
       metrics.storeErrors.inc({ operation: e.op });
       if (clock() - lastStoreLog < 10_000) {

@@ -61,7 +61,13 @@ export const configSchema = z.strictObject({
       algorithm: z.enum(SIGNING_ALGORITHMS).default("ES256"),
     })
     .prefault({}),
-  store: z.strictObject({ redis: z.string().optional() }).prefault({}),
+  store: z
+    .strictObject({
+      redis: z.string().optional(),
+      /** Per-command Redis timeout; a store that answers slower fails closed (503). */
+      commandTimeout: durationSchema.default(0.05),
+    })
+    .prefault({}),
   policies: z.string().default("./policies"),
   limits: z
     .strictObject({
