@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { CliError, type Command } from "./shared.ts";
+import { CliError, type Command, describeFailure } from "./shared.ts";
 
 const USAGE = `wif-broker — workload identity federation token broker
 
@@ -42,9 +42,7 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(
-      `wif-broker: ${e instanceof CliError || (e instanceof Error && e.name.endsWith("Error") && e.name !== "Error" && e.name !== "TypeError") ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
+    process.stderr.write(`wif-broker: ${describeFailure(e)}\n`);
     process.exitCode = e instanceof CliError ? e.exitCode : 1;
   },
 );
