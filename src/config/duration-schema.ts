@@ -13,3 +13,8 @@ export const durationSchema = z
     }
     return seconds;
   });
+
+/** A lifetime: whole seconds (NumericDate claims and `expires_in` are integers), at least one. */
+export const lifetimeSchema = durationSchema.refine((s) => Number.isInteger(s) && s >= 1, {
+  message: "must be a whole number of seconds, at least 1s",
+});

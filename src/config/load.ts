@@ -40,6 +40,9 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+const isLoopback = (host: string) =>
+  host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+
 /** Validates a config value, naming the file, the path inside it and what is wrong (CONTRACT §4). */
 export function parseConfig(
   value: unknown,
@@ -62,6 +65,24 @@ export function parseConfig(
       throw new ConfigError(`${source}: providers[${i}].issuer: issuer is listed twice`);
     names.add(p.name);
     issuers.add(p.issuer);
+    // CONTRACT §4: plain http only for loopback test issuers, and only when allowInsecureHttp says so.
+    for (const [field, url] of [
+      ["issuer", p.issuer],
+      ["jwksUri", p.jwksUri],
+    ] as const) {
+      if (url === undefined) continue;
+      const u = new URL(url);
+      if (u.protocol === "http:" && !p.allowInsecureHttp) {
+        throw new ConfigError(
+          `${source}: providers[${i}].${field}: http:// needs allowInsecureHttp: true (loopback test issuers only)`,
+        );
+      }
+      if (p.allowInsecureHttp && !isLoopback(u.hostname)) {
+        throw new ConfigError(
+          `${source}: providers[${i}].allowInsecureHttp: only for loopback issuers, not ${u.hostname}`,
+        );
+      }
+    }
   });
   if (env.PORT !== undefined) {
     const port = Number(env.PORT);

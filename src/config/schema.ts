@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "./duration-schema.ts";
+import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
 
 /** Algorithms a provider may sign identity tokens with. `none` and HS* can never be listed. */
 export const VERIFY_ALGORITHMS = [
@@ -37,10 +37,8 @@ const providerSchema = z.strictObject({
   allowInsecureHttp: z.boolean().default(false),
   kubernetes: z
     .strictObject({
-      tokenReview: z.strictObject({
-        kubeconfig: z.string().min(1),
-        audiences: z.array(z.string()).optional(),
-      }),
+      // TokenReview checks the token against the provider's `audiences`.
+      tokenReview: z.strictObject({ kubeconfig: z.string().min(1) }),
     })
     .optional(),
 });
@@ -71,9 +69,9 @@ export const configSchema = z.strictObject({
   policies: z.string().default("./policies"),
   limits: z
     .strictObject({
-      maxTtl: durationSchema.default(3600),
+      maxTtl: lifetimeSchema.default(3600),
       /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
-      clockSkew: durationSchema.default(60),
+      clockSkew: durationSchema.refine((s) => s <= 60, { message: "at most 60s (CONTRACT §2)" }).default(60),
     })
     .prefault({}),
   errors: z.strictObject({ verbose: z.boolean().default(false) }).prefault({}),

@@ -1,4 +1,5 @@
 import ipaddr from "ipaddr.js";
+import { parseIpAddress } from "../util/ip.ts";
 
 /**
  * The client address for `access.sourceCidrs` and audit: the socket peer, unless that peer is a configured trusted
@@ -12,14 +13,7 @@ export type ClientIpResolver = (
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (!ipaddr.isValid(address)) return undefined;
-  const parsed = ipaddr.parse(address);
-  // Node reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d.
-  return parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()
-    ? (parsed as ipaddr.IPv6).toIPv4Address()
-    : parsed;
-}
+const normalize = (address: string) => parseIpAddress(address.trim());
 
 export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
   const cidrs: Cidr[] = trustedProxies.map((c) =>

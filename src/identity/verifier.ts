@@ -47,7 +47,6 @@ export class IdentityVerifier {
     return this.#o.providers;
   }
 
-  /** The provider an (unverified) token claims to come from, for metrics and audit of failures. */
   async verify(token: string): Promise<VerifiedIdentity> {
     const jws = parseCompactJws(token);
     // Selecting by iss before verification is safe: the key set is then fixed to that provider's JWKS, so a key
@@ -58,7 +57,15 @@ export class IdentityVerifier {
     if (!provider.algorithms.includes(jws.header.alg))
       throw badToken("jwt.alg_not_allowed", "alg is not allowed");
 
+    const rules = {
+      issuer: provider.issuer,
+      audiences: provider.audiences,
+      clockSkew: this.#o.clockSkew,
+      now: epochSeconds(this.#o.clock),
+    };
     if (provider.tokenReviewer) {
+      // Cheap local checks first, so an expired or mis-addressed token never costs an API server call.
+      checkRegisteredClaims(jws.payload, rules);
       await this.#review(provider, provider.tokenReviewer, token, jws.payload.sub);
     } else {
       const keys = await provider.keys.keysFor(jws.header.kid, jws.header.alg);
@@ -66,13 +73,7 @@ export class IdentityVerifier {
         throw badToken("jwt.bad_signature", "signature does not verify");
       }
     }
-
-    const registered = checkRegisteredClaims(jws.payload, {
-      issuer: provider.issuer,
-      audiences: provider.audiences,
-      clockSkew: this.#o.clockSkew,
-      now: epochSeconds(this.#o.clock),
-    });
+    const registered = checkRegisteredClaims(jws.payload, { ...rules, now: epochSeconds(this.#o.clock) });
     return {
       provider: provider.name,
       issuer: provider.issuer,
@@ -84,6 +85,7 @@ export class IdentityVerifier {
     };
   }
 
+  /** The configured provider an (unverified) token names, for metrics and audit of failures; never for trust. */
   providerForIssuer(iss: unknown): Provider | undefined {
     return typeof iss === "string" ? this.#byIssuer.get(iss) : undefined;
   }

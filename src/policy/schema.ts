@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema } from "../config/duration-schema.ts";
+import { durationSchema, lifetimeSchema } from "../config/duration-schema.ts";
 
 /**
  * The trust policy language (CONTRACT §5). This schema is the single source of truth: the loader validates
@@ -80,7 +80,7 @@ export const targetSchema = z
       .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 §3.3 scope token"))
       .optional(),
     defaultScopes: z.array(z.string()).optional(),
-    ttl: durationSchema.optional(),
+    ttl: lifetimeSchema.optional(),
     aws: awsTarget.optional(),
     gcp: gcpTarget.optional(),
     kubernetes: kubernetesTarget.optional(),
@@ -104,6 +104,9 @@ export const targetSchema = z
         path: ["scopes"],
         message: "AWS and Kubernetes targets take no scopes",
       });
+    }
+    if (t.gcp && (t.scopes !== undefined || t.defaultScopes !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["scopes"], message: "a GCP target's scopes are gcp.scopes" });
     }
   });
 
@@ -138,7 +141,7 @@ export const policySchema = z.strictObject({
     singleUse: z.boolean().default(false),
     rateLimit: z.strictObject({ requests: z.number().int().positive(), per: durationSchema }).optional(),
     grant: z.strictObject({
-      ttl: durationSchema.optional(),
+      ttl: lifetimeSchema.optional(),
       subject: templateString.optional(),
       claims: z
         .record(z.string(), templateString)

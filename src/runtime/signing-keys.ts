@@ -23,6 +23,22 @@ export function loadSigningKeys(dir: string, alg: SigningAlgorithm): SigningKey[
   return keys;
 }
 
+/** A problem with a key file, described without ever quoting the file (it holds private key material). */
+class KeyFileProblem extends Error {}
+
+function parseJwk(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new KeyFileProblem("not JSON");
+  }
+  if (typeof value !== "object" || value === null || typeof (value as { d?: unknown }).d !== "string") {
+    throw new KeyFileProblem("not a private JWK");
+  }
+  return value as Record<string, unknown>;
+}
+
 function readKey(file: string, alg: SigningAlgorithm): SigningKey {
   const text = readFileSync(file, "utf8");
   let privateKey: KeyObject;
@@ -30,20 +46,20 @@ function readKey(file: string, alg: SigningAlgorithm): SigningKey {
   let notBefore = 0;
   try {
     if (text.trimStart().startsWith("{")) {
-      const jwk = JSON.parse(text) as Record<string, unknown>;
-      if (typeof jwk.d !== "string") throw new Error("not a private JWK");
+      const jwk = parseJwk(text);
+      if (typeof jwk.alg === "string" && jwk.alg !== alg) {
+        throw new KeyFileProblem(`the key's alg differs from signing.algorithm ${alg}`);
+      }
       privateKey = createPrivateKey({ key: jwk as never, format: "jwk" });
       if (typeof jwk.kid === "string") kid = jwk.kid;
       if (typeof jwk.nbf === "number") notBefore = jwk.nbf * 1000;
-      if (typeof jwk.alg === "string" && jwk.alg !== alg)
-        throw new Error(`key is for ${jwk.alg}, signing.algorithm is ${alg}`);
     } else {
       privateKey = createPrivateKey(text);
     }
   } catch (e) {
-    // Never echo key material: name the file and the kind of problem only.
+    // Never echo key material: parser messages can quote the input, so only our own fixed messages pass.
     throw new KeySetError(
-      `${file}: not a usable private key (${e instanceof Error && !e.message.includes("-----") ? e.message : "parse error"})`,
+      `${file}: not a usable private key (${e instanceof KeyFileProblem ? e.message : "cannot be parsed"})`,
     );
   }
   return { kid: kid ?? jwkThumbprint(privateKey), alg, privateKey, notBefore };

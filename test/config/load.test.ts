@@ -92,3 +92,41 @@ describe("config loading (CONTRACT §4)", () => {
     assert.throws(() => loadConfig({ path: file, env: { PORT: "http" } }), /PORT/);
   });
 });
+
+describe("plain-http issuers (CONTRACT §4)", () => {
+  const cases: Array<[string, string, RegExp | undefined]> = [
+    [
+      "an http issuer without allowInsecureHttp",
+      "providers: [{ name: a, issuer: http://127.0.0.1:9000 }]\n",
+      /providers\[0\]\.issuer: http:\/\/ needs allowInsecureHttp/,
+    ],
+    [
+      "allowInsecureHttp for a non-loopback issuer",
+      "providers: [{ name: a, issuer: http://idp.example, allowInsecureHttp: true }]\n",
+      /providers\[0\]\.allowInsecureHttp: only for loopback/,
+    ],
+    [
+      "an http jwksUri without the flag",
+      "providers: [{ name: a, issuer: https://idp.example, jwksUri: http://idp.example/jwks }]\n",
+      /providers\[0\]\.jwksUri/,
+    ],
+    [
+      "a loopback test issuer with the flag",
+      "providers: [{ name: a, issuer: http://127.0.0.1:9000, allowInsecureHttp: true }]\n",
+      undefined,
+    ],
+    ["clock skew over 60 s", "limits: { clockSkew: 2m }\n", /limits\.clockSkew: at most 60s/],
+    [
+      "a fractional maxTtl",
+      "limits: { maxTtl: 1500ms }\n",
+      /limits\.maxTtl: must be a whole number of seconds/,
+    ],
+  ];
+  for (const [name, text, message] of cases) {
+    it(`${message ? "refuses" : "accepts"} ${name}`, () => {
+      const { file } = configFile(text);
+      if (message) assert.throws(() => loadConfig({ path: file, env: {} }), message);
+      else assert.doesNotThrow(() => loadConfig({ path: file, env: {} }));
+    });
+  }
+});
