@@ -11,6 +11,7 @@ import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
+import { redact } from "./observability/sanitize.ts";
 import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
 import { KeySource } from "./runtime/key-source.ts";
@@ -99,17 +100,34 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     .catch(() =>
       logger.warn({}, "redis not reachable at start-up; store-backed requests answer 503 until it is"),
     );
-  const providers = await createProviders(config, {
-    clock,
-    metrics,
-    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
-    ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
-  });
+  // A failure from here on (a missing kubeconfig, a port in use) must not leave Redis or watchers holding the process.
+  const abandon = async () => {
+    policies.close();
+    keys.close();
+    await store.close();
+  };
+  let providers: Awaited<ReturnType<typeof createProviders>>;
+  let minters: Awaited<ReturnType<typeof createMinters>>;
+  try {
+    providers = await createProviders(config, {
+      clock,
+      metrics,
+      ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+      ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
+    });
+    minters = await createMinters(config, keys.signer(), clock, options.minters);
+  } catch (e) {
+    await abandon();
+    throw new StartupError(
+      // A kubeconfig parser may quote the file (bearer tokens): the message passes the sanitiser.
+      `cannot set up providers and targets: ${redact(e instanceof Error ? e.message : "error")}`,
+    );
+  }
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
   const exchange = new ExchangeService({
     verifier,
     policies: policies.current,
-    minters: await createMinters(config, keys.signer(), clock, options.minters),
+    minters,
     store,
     limits: { maxTtl: config.limits.maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl) },
     clock,
@@ -154,9 +172,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   try {
     server = await listen(app.fetch, config.listen.host, config.listen.port, options.http ?? {});
   } catch (e) {
-    policies.close();
-    keys.close();
-    await store.close();
+    await abandon();
     throw new StartupError(
       `cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
     );

@@ -166,6 +166,19 @@ describe("wif-broker serve", () => {
     assert.match(r.stderr, /broken\.yaml: spec\.match\.ref/);
   });
 
+  it("exits (does not hang) when a target cannot be set up, even with Redis configured", () => {
+    const dir = tmp();
+    mkdirSync(join(dir, "policies"));
+    const file = join(dir, "wif-broker.yaml");
+    writeFileSync(
+      file,
+      "issuer: https://b.example\nlisten: { port: 0 }\nstore: { redis: redis://127.0.0.1:6379/0 }\ntargets: { kubernetes: { clusters: [{ name: prod, kubeconfig: ./missing.kubeconfig }] } }\n",
+    );
+    const r = runCli(["serve", "--config", file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot set up providers and targets/);
+  });
+
   it("starts on the embedded default and serves /readyz", async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const s = startCli(["serve"], /wif-broker listening/, { PORT: port });
