@@ -1,4 +1,5 @@
 import { BrokerError, badToken } from "../errors.ts";
+import { peekIssuer } from "../identity/jws.ts";
 import type { VerifiedIdentity } from "../identity/types.ts";
 import type { IdentityVerifier } from "../identity/verifier.ts";
 import type { IssuedToken, Minter } from "../mint/types.ts";
@@ -22,6 +23,8 @@ export interface ExchangeDeps {
 
 /** What one exchange learned, filled as it goes, so the audit event can report every exit path. */
 export interface ExchangeTrail {
+  /** The configured provider the (possibly invalid) token names: set even when verification fails. */
+  claimedProvider?: { name: string; issuer: string };
   identity?: VerifiedIdentity;
   decision?: Decision;
   issued?: IssuedToken;
@@ -58,7 +61,15 @@ export class ExchangeService {
     ctx: { requestId: string; signal: AbortSignal },
     trail: ExchangeTrail,
   ): Promise<IssuedToken> {
-    const identity = await this.#d.verifier.verify(req.subjectToken);
+    let identity: VerifiedIdentity;
+    try {
+      identity = await this.#d.verifier.verify(req.subjectToken);
+    } catch (e) {
+      // For audit and metrics of the failure: a configured provider's name and issuer only, never token content.
+      const named = this.#d.verifier.providerForIssuer(peekIssuer(req.subjectToken));
+      if (named) trail.claimedProvider = { name: named.name, issuer: named.issuer };
+      throw e;
+    }
     trail.identity = identity;
 
     const decision = decide(

@@ -35,7 +35,7 @@ export interface AppDeps {
   clientIp: (socketAddress: string | undefined, forwardedFor: string | undefined) => string | undefined;
   /** True from the moment shutdown begins: responses then close their connection (no keep-alive). */
   shuttingDown: () => boolean;
-  /** Deadline for one /token request, including upstream calls. */
+  /** Deadline for one /token request's upstream minting calls, counted from its arrival (issuer key fetches have their own 5 s bound). */
   requestTimeoutMs: number;
 }
 

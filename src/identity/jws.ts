@@ -93,3 +93,14 @@ export function parseCompactJws(token: string): ParsedJws {
     signature: decodeSegment(s, "signature"),
   };
 }
+
+/** The `iss` an unverified token names, or undefined; for routing audit and metrics only, never for trust. */
+export function peekIssuer(token: string): string | undefined {
+  if (token.length > MAX_TOKEN_BYTES) return undefined;
+  try {
+    const iss = parseCompactJws(token).payload.iss;
+    return typeof iss === "string" ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -409,3 +409,32 @@ describe("errors.verbose", () => {
     }
   });
 });
+
+describe("audit of failed verification", () => {
+  it("names the configured provider and issuer the token claims, never an unknown issuer's text", async () => {
+    const b = await startTestBroker({ policies: GITHUB_POLICY });
+    try {
+      const expired = b.idp.mint(fixtureClaims("github-actions-branch", { exp: 1 }));
+      await b.exchange(expired, DEPLOY);
+      const e = b.audit.at(-1);
+      assert.equal(e?.reason, "jwt.expired");
+      assert.equal(e?.provider, "github");
+      assert.equal(e?.iss, b.idp.url);
+      assert.equal(e?.sub, undefined, "an unverified sub is not recorded");
+      await b.exchange(
+        b.idp.mint(fixtureClaims("github-actions-branch", { iss: "https://evil.example/<script>" })),
+        DEPLOY,
+      );
+      const u = b.audit.at(-1);
+      assert.equal(u?.reason, "jwt.unknown_issuer");
+      assert.equal(u?.provider, undefined);
+      assert.equal(u?.iss, undefined);
+      assert.match(
+        await (await fetch(`${b.url}/metrics`)).text(),
+        /wif_broker_exchanges_total\{result="invalid_request",provider="github",policy="none",target="none"\} 1/,
+      );
+    } finally {
+      await b.close();
+    }
+  });
+});

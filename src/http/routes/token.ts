@@ -12,12 +12,13 @@ import { toWireError } from "../oauth-error.ts";
 import { parseGrantType, parseTokenRequest } from "../token-request.ts";
 
 /** The request's deadline signal, created only if a minter calls an upstream (the broker JWT path never does). */
-function deadline(requestId: string, timeoutMs: number) {
+function deadline(requestId: string, timeoutMs: number, started: number) {
   let signal: AbortSignal | undefined;
   return {
     requestId,
     get signal() {
-      signal ??= AbortSignal.timeout(timeoutMs);
+      // Counted from the request's arrival, not from the first upstream call.
+      signal ??= AbortSignal.timeout(Math.max(1, timeoutMs - (performance.now() - started)));
       return signal;
     },
   };
@@ -55,7 +56,11 @@ export function tokenRoute(deps: AppDeps) {
       const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
       grant = parseGrantType(form);
       request = parseTokenRequest(form, grant, sourceIp);
-      const issued = await deps.exchange.exchange(request, deadline(requestId, deps.requestTimeoutMs), trail);
+      const issued = await deps.exchange.exchange(
+        request,
+        deadline(requestId, deps.requestTimeoutMs, started),
+        trail,
+      );
       return c.json(successBody(issued), 200);
     } catch (e) {
       failure = e;
@@ -86,7 +91,7 @@ export function tokenRoute(deps: AppDeps) {
             : (toWireErrorCode(failure, grant) ?? "error");
       deps.metrics.exchanges.inc({
         result,
-        provider: trail.identity?.provider ?? "none",
+        provider: trail.identity?.provider ?? trail.claimedProvider?.name ?? "none",
         policy: event.policy ?? "none",
         target: event.decision === "allow" ? (event.audience ?? "none") : "none",
       });
@@ -133,6 +138,8 @@ function auditEvent(
     event.subject_token_sha256 = trail.identity?.tokenSha256 ?? sha256Hex(request.subjectToken);
   }
   if (sourceIp) event.source_ip = sourceIp;
+  if (trail.claimedProvider)
+    Object.assign(event, { provider: trail.claimedProvider.name, iss: trail.claimedProvider.issuer });
   const id = trail.identity;
   if (id) {
     Object.assign(event, {
