@@ -43,8 +43,6 @@ export class BrokerError extends Error {
   }
 }
 
-export const isBrokerError = (e: unknown): e is BrokerError => e instanceof BrokerError;
-
 /** Shorthand for the most common failure: the subject token does not hold. */
 export const badToken = (reason: string, detail?: string): BrokerError =>
   new BrokerError("bad_subject_token", detail === undefined ? { reason } : { reason, detail });

@@ -143,7 +143,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       signingKeys: { ...keys.status() },
       // Reported, not gating: a Redis outage must not take every instance out of rotation at once.
       store: { ...storeStatus },
-      providers: { ok: true, ...Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
+      providers: { ok: true, jwks: Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
       shutdown: { ok: !shuttingDown },
     };
     return { ready: p.ok && !shuttingDown, components };

@@ -1,14 +1,13 @@
 import { BrokerError } from "../errors.ts";
 import { CLIENT_ASSERTION_TYPE_JWT, GRANT, type GrantType, type TokenRequest } from "../exchange/request.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
+import { SCOPE_TOKEN } from "../policy/schema.ts";
 import type { Form } from "./form.ts";
 
 const invalid = (reason: string, detail: string) => new BrokerError("invalid_request", { reason, detail });
 
 /** RFC 8693 §3: the subject token types a JWT may be presented as. */
 const SUBJECT_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken];
-/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export function parseGrantType(form: Form): GrantType {
   const grant = form.required("grant_type");

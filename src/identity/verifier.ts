@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { BrokerError, badToken } from "../errors.ts";
 import { verifySignature } from "../jose/jwa.ts";
 import { type Clock, epochSeconds } from "../util/clock.ts";
+import { sha256Hex } from "../util/hash.ts";
 import { checkRegisteredClaims } from "./claims.ts";
 import type { ProviderKeySource } from "./jwks.ts";
 import { parseCompactJws } from "./jws.ts";
@@ -25,8 +25,6 @@ export interface IdentityVerifierOptions {
   /** Bounds a TokenReview call. */
   reviewTimeoutMs?: number;
 }
-
-const sha256Hex = (token: string) => createHash("sha256").update(token).digest("hex");
 
 /**
  * The verify stage (fulcio's shape): peek at `iss` only to pick the provider, trust nothing until that

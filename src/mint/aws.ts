@@ -11,6 +11,7 @@ import { BrokerError } from "../errors.ts";
 import type { Grant, RenderedAws } from "../policy/types.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type RetryPolicy, withRetry } from "../util/retry.ts";
+import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
 import type { TokenSigner } from "./signer.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
@@ -23,11 +24,7 @@ import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
  *   assumeRole: AssumeRole signed with the broker's own identity (SDK default chain unless injected).
  */
 
-export const STS_AUDIENCE = "sts.amazonaws.com";
-/** IAM: session tags in an OIDC token go in this claim as {principal_tags: {k: [v]}, transitive_tag_keys: []}. */
-export const AWS_TAGS_CLAIM = "https://aws.amazon.com/tags";
-/** IAM: the source identity of an AssumeRoleWithWebIdentity session comes from this claim. */
-export const AWS_SOURCE_IDENTITY_CLAIM = "https://aws.amazon.com/source_identity";
+export { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
 /** STS DurationSeconds bounds: at least 15 minutes, at most 12 hours (the role's own maximum may be lower). */
 export const STS_MIN_DURATION = 900;
 export const STS_MAX_DURATION = 43_200;

@@ -6,6 +6,9 @@ import { durationSchema, lifetimeSchema } from "../config/duration-schema.ts";
  * with it, the TypeScript types are inferred from it and `wif-broker policy schema` prints it as JSON Schema.
  */
 
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
 /** Claims the broker sets itself; a policy's templated claims may not override them (RFC 9068 §2.2). */
 export const RESERVED_CLAIMS = [
   "iss",
@@ -76,9 +79,7 @@ const kubernetesTarget = z.strictObject({
 export const targetSchema = z
   .strictObject({
     audience: z.string().min(1).describe("what a client names in `audience` or `resource`"),
-    scopes: z
-      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 §3.3 scope token"))
-      .optional(),
+    scopes: z.array(z.string().regex(SCOPE_TOKEN, "an RFC 6749 §3.3 scope token")).optional(),
     defaultScopes: z.array(z.string()).optional(),
     ttl: lifetimeSchema.optional(),
     aws: awsTarget.optional(),

@@ -80,10 +80,10 @@ describe("JWKS faults through HTTP", () => {
       assert.ok(attempts <= 2, `one revalidation, then back-off: ${attempts} attempts for 30 requests`);
       assert.ok((await jwksFetches(t, "error")) >= 1);
       const ready = (await (await fetch(`${t.url}/readyz`)).json()) as {
-        components: { providers: { github: { state: string; lastError?: string } } };
+        components: { providers: { jwks: { github: { state: string; lastError?: string } } } };
       };
-      assert.equal(ready.components.providers.github.state, "stale");
-      assert.match(ready.components.providers.github.lastError ?? "", /503/);
+      assert.equal(ready.components.providers.jwks.github.state, "stale");
+      assert.match(ready.components.providers.jwks.github.lastError ?? "", /503/);
     });
   });
 
@@ -180,8 +180,10 @@ describe("JWKS faults through HTTP", () => {
       assert.equal(a.error, "temporarily_unavailable");
       assert.equal(Number(a.retryAfter), DEFAULT_KEY_CACHE_POLICY.failureBackoffMs / 1000);
       const ready = await fetch(`${t.url}/readyz`);
-      const body = (await ready.json()) as { components: { providers: { github: { state: string } } } };
-      assert.equal(body.components.providers.github.state, "failing");
+      const body = (await ready.json()) as {
+        components: { providers: { jwks: { github: { state: string } } } };
+      };
+      assert.equal(body.components.providers.jwks.github.state, "failing");
     });
   });
 });

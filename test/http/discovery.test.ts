@@ -141,7 +141,7 @@ describe("operations endpoints", () => {
     assert.equal(body.components.store?.kind, "memory");
     assert.ok(body.components.signingKeys?.active);
     assert.equal(
-      (body.components.providers?.github as { state: string } | undefined)?.state,
+      (body.components.providers?.jwks as Record<string, { state: string }> | undefined)?.github?.state,
       "never_fetched",
     );
   });
@@ -187,9 +187,9 @@ describe("an upstream that is unavailable", () => {
       assert.equal(body.error, "temporarily_unavailable");
       assert.ok(Number(res.headers.get("retry-after")) > 0);
       const ready = (await (await fetch(`${b.url}/readyz`)).json()) as {
-        components: { providers: { github: { state: string } } };
+        components: { providers: { jwks: { github: { state: string } } } };
       };
-      assert.equal(ready.components.providers.github.state, "failing");
+      assert.equal(ready.components.providers.jwks.github.state, "failing");
     } finally {
       await b.close();
     }

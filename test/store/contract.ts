@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { isBrokerError } from "../../src/errors.ts";
+import { BrokerError } from "../../src/errors.ts";
 import type { Store } from "../../src/store/types.ts";
 
 export interface ContractSubject {
@@ -190,7 +190,7 @@ export function storeContract(name: string, setup: () => Promise<ContractSubject
       ] as const) {
         await assert.rejects(
           async () => s.a.rateLimiter.hit(k("bad"), limit, window),
-          (e) => e instanceof TypeError && !isBrokerError(e),
+          (e) => e instanceof TypeError && !(e instanceof BrokerError),
           `${limit}/${window}`,
         );
       }

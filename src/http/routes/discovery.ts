@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import { GRANT } from "../../exchange/request.ts";
+import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM } from "../../mint/aws-claims.ts";
+import { RESERVED_CLAIMS } from "../../policy/schema.ts";
 import type { AppDeps } from "../deps.ts";
-
-const AWS_TAGS_CLAIM = "https://aws.amazon.com/tags";
-const REGISTERED = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope"];
 
 /** RFC 8414 metadata (and the OpenID Provider Metadata cloud IAM reads when it trusts the broker's JWTs). */
 function metadata(deps: AppDeps) {
@@ -32,9 +31,10 @@ export function oauthMetadataRoute(deps: AppDeps) {
 /** OpenID Connect Discovery 1.0 §3: what AWS IAM OIDC providers and GCP workload identity pools read. */
 export function openidConfigurationRoute(deps: AppDeps) {
   return (c: Context) => {
-    const claims = new Set(REGISTERED);
+    const claims = new Set<string>(RESERVED_CLAIMS);
     for (const p of deps.policies().policies) for (const [name] of p.claims) claims.add(name);
     claims.add(AWS_TAGS_CLAIM);
+    claims.add(AWS_SOURCE_IDENTITY_CLAIM);
     return c.json({
       ...metadata(deps),
       id_token_signing_alg_values_supported: [

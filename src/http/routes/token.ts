@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import type { AuditEvent } from "../../audit/event.ts";
 import { BrokerError } from "../../errors.ts";
 import type { GrantType, TokenRequest } from "../../exchange/request.ts";
 import type { ExchangeTrail } from "../../exchange/service.ts";
 import type { IssuedToken } from "../../mint/types.ts";
+import { sha256Hex } from "../../util/hash.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
 import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "../form.ts";
 import { requestHeader, socketAddress } from "../node-request.ts";
@@ -99,8 +99,6 @@ export function tokenRoute(deps: AppDeps) {
     }
   };
 }
-
-const sha256Hex = (token: string) => createHash("sha256").update(token).digest("hex");
 
 const toWireErrorCode = (failure: unknown, grant: GrantType | undefined) =>
   failure === undefined ? undefined : toWireError(failure, grant, "", false).error;
