@@ -18,7 +18,7 @@ function deadline(requestId: string, timeoutMs: number, started: number) {
     requestId,
     get signal() {
       // Counted from the request's arrival, not from the first upstream call.
-      signal ??= AbortSignal.timeout(Math.max(1, timeoutMs - (performance.now() - started)));
+      signal ??= AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs - (performance.now() - started))));
       return signal;
     },
   };
