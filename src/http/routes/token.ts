@@ -1,10 +1,9 @@
 import type { Context } from "hono";
-import type { AuditEvent } from "../../audit/event.ts";
+import { exchangeAuditEvent } from "../../audit/exchange-event.ts";
 import { BrokerError } from "../../errors.ts";
 import type { GrantType, TokenRequest } from "../../exchange/request.ts";
 import type { ExchangeTrail } from "../../exchange/service.ts";
 import type { IssuedToken } from "../../mint/types.ts";
-import { sha256Hex } from "../../util/hash.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
 import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "../form.ts";
 import { requestHeader, socketAddress } from "../node-request.ts";
@@ -44,6 +43,7 @@ export function tokenRoute(deps: AppDeps) {
     let grant: GrantType | undefined;
     let request: TokenRequest | undefined;
     let status = 200;
+    let errorCode: string | undefined;
     let failure: unknown;
     const sourceIp = deps.clientIp(socketAddress(c), requestHeader(c, "x-forwarded-for"));
     try {
@@ -66,6 +66,7 @@ export function tokenRoute(deps: AppDeps) {
       failure = e;
       if (e instanceof BodyTooLarge) {
         status = 413;
+        errorCode = "invalid_request";
         return c.json(
           {
             error: "invalid_request",
@@ -78,17 +79,22 @@ export function tokenRoute(deps: AppDeps) {
         deps.logger.error({ err: e, request_id: requestId }, "token request failed");
       const wire = toWireError(e, grant, requestId, deps.verboseErrors);
       status = wire.status;
+      errorCode = wire.error;
       if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
       return c.json({ error: wire.error, error_description: wire.description }, wire.status);
     } finally {
-      const event = auditEvent(requestId, started, status, grant, request, trail, failure, sourceIp);
+      const event = exchangeAuditEvent({
+        requestId,
+        started,
+        status,
+        grant,
+        request,
+        trail,
+        failure,
+        sourceIp,
+      });
       deps.audit.write(event);
-      const result =
-        status === 200
-          ? "allow"
-          : status === 413
-            ? "invalid_request"
-            : (toWireErrorCode(failure, grant) ?? "error");
+      const result = errorCode ?? "allow";
       deps.metrics.exchanges.inc({
         result,
         provider: trail.identity?.provider ?? trail.claimedProvider?.name ?? "none",
@@ -98,61 +104,4 @@ export function tokenRoute(deps: AppDeps) {
       deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
     }
   };
-}
-
-const toWireErrorCode = (failure: unknown, grant: GrantType | undefined) =>
-  failure === undefined ? undefined : toWireError(failure, grant, "", false).error;
-
-function auditEvent(
-  requestId: string,
-  started: number,
-  status: number,
-  grant: GrantType | undefined,
-  request: TokenRequest | undefined,
-  trail: ExchangeTrail,
-  failure: unknown,
-  sourceIp: string | undefined,
-): AuditEvent {
-  const decision = trail.decision;
-  const g = decision?.allow ? decision.grant : undefined;
-  const err = failure instanceof BrokerError ? failure : undefined;
-  const event: AuditEvent = {
-    time: new Date().toISOString(),
-    request_id: requestId,
-    decision:
-      status === 200
-        ? "allow"
-        : err && err.kind !== "server_error" && err.kind !== "unavailable"
-          ? "deny"
-          : "error",
-    reason: status === 200 ? "granted" : status === 413 ? "request.too_large" : (err?.reason ?? "internal"),
-    status,
-    latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
-  };
-  if (err) event.error = err.kind;
-  if (grant) event.grant_type = grant;
-  if (request) {
-    event.audience = request.audience;
-    event.subject_token_sha256 = trail.identity?.tokenSha256 ?? sha256Hex(request.subjectToken);
-  }
-  if (sourceIp) event.source_ip = sourceIp;
-  if (trail.claimedProvider)
-    Object.assign(event, { provider: trail.claimedProvider.name, iss: trail.claimedProvider.issuer });
-  const id = trail.identity;
-  if (id) {
-    Object.assign(event, {
-      provider: id.provider,
-      iss: id.issuer,
-      sub: id.subject,
-      subject_token_sha256: id.tokenSha256,
-    });
-  }
-  if (g)
-    Object.assign(event, { policy: g.policy, target_kind: g.target.kind, scopes: g.scopes, lifetime: g.ttl });
-  if (trail.issued) {
-    event.lifetime = trail.issued.expiresIn;
-    if (trail.issued.jti) event.jti = trail.issued.jti;
-  }
-  if (decision) event.trace = decision.trace;
-  return event;
 }
