@@ -61,7 +61,6 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const metrics = createMetrics();
 
   const keys = new KeySource(config.signing.keysDir, config.signing.algorithm, config.issuer, clock, logger);
-  if (options.watchPolicies !== false) keys.watch();
 
   const policies = new PolicySource(
     config.policies,
@@ -75,7 +74,10 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const problems = policies.reload();
   if (problems.length > 0)
     throw new StartupError(`invalid policies:\n${problems.map(formatProblem).join("\n")}`);
-  if (options.watchPolicies !== false) policies.watch();
+  if (options.watchPolicies !== false) {
+    policies.watch();
+    keys.watch();
+  }
 
   // Every store error counts in metrics; the log gets at most one line per 10 s during an outage.
   let lastStoreLog = 0;
