@@ -1,12 +1,12 @@
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
-import { monotonicFactory } from "ulid";
+import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { type AuditSink, streamAuditSink } from "./audit/event.ts";
 import type { Config } from "./config/schema.ts";
 import { ExchangeService } from "./exchange/service.ts";
 import { createClientIpResolver } from "./http/client-ip.ts";
-import type { Readiness } from "./http/deps.ts";
+import type { AppEnv, Readiness } from "./http/deps.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
@@ -20,6 +20,7 @@ import { createProviders } from "./runtime/providers.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
 import { createStore } from "./store/index.ts";
 import { type Clock, systemClock } from "./util/clock.ts";
+import { newRequestId } from "./util/request-id.ts";
 
 export interface BrokerOptions {
   logger?: Logger;
@@ -39,6 +40,8 @@ export interface BrokerOptions {
 export interface RunningBroker {
   url: string;
   port: number;
+  /** The Hono app, for in-process requests (`app.request()`) in tests and benchmarks. */
+  app: Hono<AppEnv>;
   policies: PolicySource;
   reload(): void;
   /** Graceful: readiness fails first, then in-flight requests drain, then stores close. */
@@ -151,7 +154,6 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     return { ready: p.ok && !shuttingDown, components };
   };
 
-  const ids = monotonicFactory();
   const app = createApp({
     issuer: config.issuer,
     verboseErrors: config.errors.verbose,
@@ -164,7 +166,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     audit: options.audit ?? streamAuditSink(),
     logger,
     clock,
-    newRequestId: () => ids(),
+    newRequestId: () => newRequestId(clock()),
     clientIp: createClientIpResolver(config.http.trustedProxies),
     requestTimeoutMs: 10_000,
     shuttingDown: () => shuttingDown,
@@ -189,6 +191,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
 
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    app,
     port,
     policies,
     reload: () => {
