@@ -1,7 +1,7 @@
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { BrokerError } from "../errors.ts";
-import { isRetryableUpstream, upstreamError } from "../mint/upstream-errors.ts";
-import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
+import { callUpstream } from "../mint/upstream-call.ts";
+import type { RetryPolicy } from "../util/retry.ts";
 import type { TokenReviewer, TokenReviewResult } from "./types.ts";
 
 /**
@@ -16,37 +16,31 @@ export function createTokenReviewer(
   const api = kubeConfig.makeApiClient(AuthenticationV1Api);
   return {
     async review(token, audiences, signal) {
-      let status:
+      const status:
         | { authenticated?: boolean; audiences?: string[]; user?: { username?: string; uid?: string } }
-        | undefined;
-      try {
-        status = await withRetry(
-          async () =>
-            (
-              await abortable(
-                api.createTokenReview({
-                  body: {
-                    apiVersion: "authentication.k8s.io/v1",
-                    kind: "TokenReview",
-                    spec: { token, ...(audiences.length ? { audiences: [...audiences] } : {}) },
-                  },
-                }),
-                signal,
-              )
-            ).status,
-          { ...options.retry, signal, isRetryable: isRetryableUpstream },
-        );
-      } catch (error) {
-        const mapped = upstreamError("kubernetes", error, signal);
-        // A refused review (403: the broker lacks RBAC for tokenreviews) is the operator's problem, never the client's.
-        if (mapped.kind === "invalid_target") {
-          throw new BrokerError("server_error", {
-            reason: "upstream.kubernetes.token_review_refused",
-            ...(mapped.detail === undefined ? {} : { detail: mapped.detail }),
-          });
-        }
-        throw mapped;
-      }
+        | undefined = (
+        await callUpstream(
+          "kubernetes",
+          signal,
+          options.retry,
+          () =>
+            api.createTokenReview({
+              body: {
+                apiVersion: "authentication.k8s.io/v1",
+                kind: "TokenReview",
+                spec: { token, ...(audiences.length ? { audiences: [...audiences] } : {}) },
+              },
+            }),
+          // A refused review (403: the broker lacks RBAC for tokenreviews) is the operator's problem, never the client's.
+          (mapped) =>
+            mapped.kind === "invalid_target"
+              ? new BrokerError("server_error", {
+                  reason: "upstream.kubernetes.token_review_refused",
+                  ...(mapped.detail === undefined ? {} : { detail: mapped.detail }),
+                })
+              : mapped,
+        )
+      ).status;
 
       // authentication.k8s.io/v1 TokenReviewStatus.audiences: a client that sets spec.audiences must check that
       // a compatible audience comes back, or an audience-unaware authenticator could vouch for any token.

@@ -10,12 +10,12 @@ import {
 import { BrokerError } from "../errors.ts";
 import type { Grant, RenderedAws } from "../policy/types.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { type RetryPolicy, withRetry } from "../util/retry.ts";
+import type { RetryPolicy } from "../util/retry.ts";
 import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
 import type { TokenSigner } from "./signer.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
+import { callUpstream } from "./upstream-call.ts";
 
 /**
  * AWS target (CONTRACT §5 `aws`): STS credentials, answered as a `credential_process` document.
@@ -87,16 +87,9 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
 
       const webIdentityToken =
         call.mode === "webIdentity" ? signWebIdentityToken(options.signer, grant, call, ctx.now) : "";
-      let credentials: Credentials | undefined;
-      try {
-        credentials = await withRetry(() => assume(sts, call, webIdentityToken, ctx.signal), {
-          ...options.retry,
-          signal: ctx.signal,
-          isRetryable: isRetryableUpstream,
-        });
-      } catch (error) {
-        throw upstreamError("aws", error, ctx.signal);
-      }
+      const credentials = await callUpstream("aws", ctx.signal, options.retry, () =>
+        assume(sts, call, webIdentityToken, ctx.signal),
+      );
 
       const now = clock();
       const { token, expiresAt } = toIssuedToken(credentials, now);

@@ -1,10 +1,10 @@
 import { IAMCredentialsClient } from "@google-cloud/iam-credentials";
 import { BrokerError } from "../errors.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
+import type { RetryPolicy } from "../util/retry.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
+import { callUpstream } from "./upstream-call.ts";
 
 /**
  * GCP target (CONTRACT §5 `gcp`): a Google OAuth access token for a service account, from the IAM Service
@@ -84,16 +84,12 @@ export function createGcpMinter(options: GcpMinterOptions = {}): Minter {
       const cached = cache?.get(key, clock());
       if (cached) return cached;
 
-      let response: { accessToken?: string | null; expireTime?: { seconds?: unknown } | null };
-      try {
-        response = await withRetry(
-          // gax retries UNAVAILABLE on its own: off (`retry: null`), the retries here are bounded by the deadline.
-          async () => (await abortable(client.generateAccessToken(request, { retry: null }), ctx.signal))[0],
-          { ...options.retry, signal: ctx.signal, isRetryable: isRetryableUpstream },
-        );
-      } catch (error) {
-        throw upstreamError("gcp", error, ctx.signal);
-      }
+      // gax retries UNAVAILABLE on its own: off (`retry: null`), the retries here are bounded by the deadline.
+      const response: { accessToken?: string | null; expireTime?: { seconds?: unknown } | null } = (
+        await callUpstream("gcp", ctx.signal, options.retry, () =>
+          client.generateAccessToken(request, { retry: null }),
+        )
+      )[0];
 
       // REST `expireTime` is an RFC 3339 Timestamp; gax decodes it to {seconds: string (int64), nanos}.
       const expireSeconds = Number(response.expireTime?.seconds);

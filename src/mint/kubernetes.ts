@@ -1,9 +1,9 @@
 import { CoreV1Api, type KubeConfig, type V1TokenRequestStatus } from "@kubernetes/client-node";
 import { BrokerError } from "../errors.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
+import type { RetryPolicy } from "../util/retry.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { isRetryableUpstream, upstreamError } from "./upstream-errors.ts";
+import { callUpstream } from "./upstream-call.ts";
 
 /**
  * Kubernetes target (CONTRACT §5 `kubernetes`): a service-account token from the TokenRequest API
@@ -52,30 +52,20 @@ export function createKubernetesMinter(options: KubernetesMinterOptions): Minter
         });
       }
       const expirationSeconds = tokenRequestExpiration(grant.ttl, spec.expiration);
-      let status: V1TokenRequestStatus | undefined;
-      try {
-        status = await withRetry(
-          async () =>
-            (
-              await abortable(
-                api.createNamespacedServiceAccountToken({
-                  name: spec.serviceAccount,
-                  namespace: spec.namespace,
-                  body: {
-                    apiVersion: "authentication.k8s.io/v1",
-                    kind: "TokenRequest",
-                    // No audiences: the API server defaults to its own (the issuer's) audiences.
-                    spec: { audiences: spec.audiences ?? [], expirationSeconds },
-                  },
-                }),
-                ctx.signal,
-              )
-            ).status,
-          { ...options.retry, signal: ctx.signal, isRetryable: isRetryableUpstream },
-        );
-      } catch (error) {
-        throw upstreamError("kubernetes", error, ctx.signal);
-      }
+      const status: V1TokenRequestStatus | undefined = (
+        await callUpstream("kubernetes", ctx.signal, options.retry, () =>
+          api.createNamespacedServiceAccountToken({
+            name: spec.serviceAccount,
+            namespace: spec.namespace,
+            body: {
+              apiVersion: "authentication.k8s.io/v1",
+              kind: "TokenRequest",
+              // No audiences: the API server defaults to its own (the issuer's) audiences.
+              spec: { audiences: spec.audiences ?? [], expirationSeconds },
+            },
+          }),
+        )
+      ).status;
       const expiresAt = status?.expirationTimestamp?.getTime();
       if (!status?.token || expiresAt === undefined || !Number.isFinite(expiresAt)) {
         throw new BrokerError("server_error", {

@@ -1,0 +1,25 @@
+import type { BrokerError } from "../errors.ts";
+import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
+import { isRetryableUpstream, type UpstreamTarget, upstreamError } from "./upstream-errors.ts";
+
+/**
+ * One upstream call as every adapter makes it: bounded retries with jittered backoff on throttling, 5xx and network
+ * errors, inside the request's deadline; any failure left over becomes a BrokerError (never the upstream's message).
+ */
+export async function callUpstream<T>(
+  target: UpstreamTarget,
+  signal: AbortSignal,
+  retry: Partial<RetryPolicy> | undefined,
+  attempt: () => Promise<T>,
+  refine: (mapped: BrokerError) => BrokerError = (mapped) => mapped,
+): Promise<T> {
+  try {
+    return await withRetry(() => abortable(attempt(), signal), {
+      ...retry,
+      signal,
+      isRetryable: isRetryableUpstream,
+    });
+  } catch (error) {
+    throw refine(upstreamError(target, error, signal));
+  }
+}
