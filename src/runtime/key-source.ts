@@ -1,10 +1,10 @@
-import { type FSWatcher, watch } from "node:fs";
 import type { SigningAlgorithm } from "../config/schema.ts";
 import { SigningKeySet } from "../mint/keys.ts";
 import type { TokenSigner } from "../mint/signer.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Clock } from "../util/clock.ts";
 import { ephemeralSigningKey, loadSigningKeys } from "./signing-keys.ts";
+import { type PathWatch, watchPath } from "./watch-path.ts";
 
 export interface KeySourceStatus {
   ok: boolean;
@@ -21,8 +21,7 @@ export interface KeySourceStatus {
 export class KeySource {
   #set: SigningKeySet;
   #status: Omit<KeySourceStatus, "active" | "published">;
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #watch: PathWatch | undefined;
   readonly #dir: string | undefined;
   readonly #alg: SigningAlgorithm;
   readonly #issuer: string;
@@ -77,21 +76,19 @@ export class KeySource {
     }
   }
 
+  /** Reloads on change (debounced), so an editor's save or a ConfigMap/Secret update takes effect. */
   watch(debounceMs = 250): void {
     if (this.#dir === undefined) return;
-    try {
-      this.#watcher = watch(this.#dir, { persistent: false }, () => {
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => this.reload(), debounceMs);
-      });
-      this.#watcher.on("error", (e) => this.#logger.warn({ err: e }, "key watch failed; reload with SIGHUP"));
-    } catch (e) {
-      this.#logger.warn({ err: e }, "cannot watch the keys directory; reload with SIGHUP");
-    }
+    this.#watch = watchPath(
+      this.#dir,
+      "keys directory",
+      { recursive: false, debounceMs },
+      () => this.reload(),
+      this.#logger,
+    );
   }
 
   close(): void {
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
+    this.#watch?.close();
   }
 }

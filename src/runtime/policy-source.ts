@@ -1,4 +1,4 @@
-import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -11,6 +11,7 @@ import {
   type PolicyProblem,
 } from "../policy/parse.ts";
 import { PolicySet } from "../policy/policy-set.ts";
+import { type PathWatch, watchPath } from "./watch-path.ts";
 
 /** Policy files under a path: a file, or every *.yaml / *.yml in a directory tree except *.test.yaml fixtures. */
 export function readPolicyFiles(path: string): PolicyFile[] {
@@ -54,8 +55,7 @@ export interface PolicySourceStatus {
 export class PolicySource {
   #set: PolicySet | undefined;
   #status: PolicySourceStatus = { ok: false, policies: 0 };
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #watch: PathWatch | undefined;
   readonly #path: string;
   readonly #options: PolicySourceOptions;
   readonly #logger: Logger;
@@ -134,24 +134,19 @@ export class PolicySource {
     return [];
   }
 
-  /** Reloads on change (debounced), so an editor's save or a ConfigMap update takes effect. */
+  /** Reloads on change (debounced), so an editor's save or a ConfigMap/Secret update takes effect. */
   watch(debounceMs = 250): void {
-    try {
-      this.#watcher = watch(this.#path, { recursive: true, persistent: false }, () => {
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => this.reload(), debounceMs);
-      });
-      this.#watcher.on("error", (e) =>
-        this.#logger.warn({ err: e }, "policy watch failed; reload with SIGHUP"),
-      );
-    } catch (e) {
-      this.#logger.warn({ err: e }, "cannot watch the policy path; reload with SIGHUP");
-    }
+    this.#watch = watchPath(
+      this.#path,
+      "policy path",
+      { recursive: true, debounceMs },
+      () => this.reload(),
+      this.#logger,
+    );
   }
 
   close(): void {
-    clearTimeout(this.#timer);
-    this.#watcher?.close();
+    this.#watch?.close();
   }
 }
 
