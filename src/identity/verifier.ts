@@ -55,15 +55,16 @@ export class IdentityVerifier {
     if (!provider.algorithms.includes(jws.header.alg))
       throw badToken("jwt.alg_not_allowed", "alg is not allowed");
 
-    const rules = {
+    // Rules are taken at the moment of each check: a TokenReview round trip takes time.
+    const rules = () => ({
       issuer: provider.issuer,
       audiences: provider.audiences,
       clockSkew: this.#o.clockSkew,
       now: epochSeconds(this.#o.clock),
-    };
+    });
     if (provider.tokenReviewer) {
       // Cheap local checks first, so an expired or mis-addressed token never costs an API server call.
-      checkRegisteredClaims(jws.payload, rules);
+      checkRegisteredClaims(jws.payload, rules());
       await this.#review(provider, provider.tokenReviewer, token, jws.payload.sub);
     } else {
       const keys = await provider.keys.keysFor(jws.header.kid, jws.header.alg);
@@ -71,7 +72,7 @@ export class IdentityVerifier {
         throw badToken("jwt.bad_signature", "signature does not verify");
       }
     }
-    const registered = checkRegisteredClaims(jws.payload, { ...rules, now: epochSeconds(this.#o.clock) });
+    const registered = checkRegisteredClaims(jws.payload, rules());
     return {
       provider: provider.name,
       issuer: provider.issuer,

@@ -60,20 +60,12 @@ export class PolicySource {
   readonly #options: PolicySourceOptions;
   readonly #logger: Logger;
   readonly #metrics: Metrics | undefined;
-  readonly #onLoaded: ((set: PolicySet, files: PolicyFile[]) => void) | undefined;
 
-  constructor(
-    path: string,
-    options: PolicySourceOptions,
-    logger: Logger,
-    metrics?: Metrics,
-    onLoaded?: (set: PolicySet, files: PolicyFile[]) => void,
-  ) {
+  constructor(path: string, options: PolicySourceOptions, logger: Logger, metrics?: Metrics) {
     this.#path = path;
     this.#options = options;
     this.#logger = logger;
     this.#metrics = metrics;
-    this.#onLoaded = onLoaded;
   }
 
   /** The current set; an empty set (deny everything) before the first successful load. */
@@ -130,7 +122,6 @@ export class PolicySource {
         );
       }
     }
-    this.#onLoaded?.(set, files);
     return [];
   }
 
