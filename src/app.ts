@@ -1,7 +1,9 @@
 import { type Handler, Hono } from "hono";
 import type { AppDeps, AppEnv } from "./http/deps.ts";
 import { jwksRoute, oauthMetadataRoute, openidConfigurationRoute } from "./http/routes/discovery.ts";
+import { introspectRoute } from "./http/routes/introspect.ts";
 import { healthzRoute, metricsRoute, readyzRoute } from "./http/routes/operations.ts";
+import { revokeRoute } from "./http/routes/revoke.ts";
 import { tokenRoute } from "./http/routes/token.ts";
 
 /** Routes and middleware order; no I/O of its own. */
@@ -38,6 +40,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   };
 
   only("POST", "/token", tokenRoute(deps));
+  only("POST", "/introspect", introspectRoute(deps));
+  only("POST", "/revoke", revokeRoute(deps));
   only("GET", "/.well-known/oauth-authorization-server", oauthMetadataRoute(deps));
   only("GET", "/.well-known/openid-configuration", openidConfigurationRoute(deps));
   only("GET", "/jwks", jwksRoute(deps));

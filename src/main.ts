@@ -7,6 +7,7 @@ import type { Config } from "./config/schema.ts";
 import { ExchangeService } from "./exchange/service.ts";
 import { createClientIpResolver } from "./http/client-ip.ts";
 import type { AppEnv, Readiness } from "./http/deps.ts";
+import { BrokerTokenVerifier } from "./identity/broker-token.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
@@ -14,12 +15,14 @@ import { createMetrics } from "./observability/metrics.ts";
 import { redact } from "./observability/sanitize.ts";
 import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
+import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
+import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
 import { PolicySource } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
 import { createStore } from "./store/index.ts";
-import { type Clock, systemClock } from "./util/clock.ts";
+import { type Clock, epochSeconds, systemClock } from "./util/clock.ts";
 import { newRequestId } from "./util/request-id.ts";
 
 export interface BrokerOptions {
@@ -128,6 +131,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       `cannot set up providers and targets: ${redact(e instanceof Error ? e.message : "error")}`,
     );
   }
+  const denyList = storeDenyList(store);
+  const brokerTokens = new BrokerTokenVerifier(keys.current, config.issuer, clock, denyList);
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
   const exchange = new ExchangeService({
     verifier,
@@ -170,6 +175,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     clientIp: createClientIpResolver(config.http.trustedProxies),
     requestTimeoutMs: 10_000,
     shuttingDown: () => shuttingDown,
+    brokerTokens,
+    revokers: [brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock))],
   });
 
   let server: ServerType;

@@ -2,7 +2,7 @@ import type { ErrorKind } from "../errors.ts";
 import type { PolicyTrace } from "../policy/types.ts";
 
 /**
- * One JSON line per /token request (CONTRACT §7). Holds hashes and identifiers only: never a token, a
+ * One JSON line per /token, /introspect and /revoke request (CONTRACT §7). Holds hashes and identifiers only: never a token, a
  * credential or a key. `trace` is the decision trace that an error's request id points to.
  */
 export interface AuditEvent {
@@ -26,6 +26,14 @@ export interface AuditEvent {
   latency_ms: number;
   subject_token_sha256?: string;
   trace?: PolicyTrace[];
+  /** Set on /introspect and /revoke events (a /token event has none). */
+  endpoint?: "/introspect" | "/revoke";
+  /** SHA-256 of the token presented to /introspect or /revoke. */
+  token_sha256?: string;
+  revoker?: string;
+  active?: boolean;
+  caller_sub?: string;
+  caller_client_id?: string;
 }
 
 export interface AuditSink {

@@ -1,10 +1,12 @@
 import type { AuditSink } from "../audit/event.ts";
 import type { ExchangeService } from "../exchange/service.ts";
+import type { BrokerTokenVerifier } from "../identity/broker-token.ts";
 import type { Provider } from "../identity/verifier.ts";
 import type { SigningKeySet } from "../mint/keys.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { PolicySet } from "../policy/policy-set.ts";
+import type { Revoker } from "../revocation/types.ts";
 import type { Clock } from "../util/clock.ts";
 
 export interface ComponentState {
@@ -37,6 +39,10 @@ export interface AppDeps {
   shuttingDown: () => boolean;
   /** Deadline for one /token request's upstream minting calls, counted from its arrival (issuer key fetches have their own 5 s bound). */
   requestTimeoutMs: number;
+  /** Checks the broker's own JWTs (signature, expiry, deny-list) for /introspect. */
+  brokerTokens: BrokerTokenVerifier;
+  /** Asked in order by /revoke (CONTRACT §10): broker JWTs, database passwords, GitHub tokens. */
+  revokers: readonly Revoker[];
 }
 
 export type AppEnv = { Variables: { requestId: string } };

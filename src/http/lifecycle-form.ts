@@ -1,0 +1,68 @@
+import type { Context } from "hono";
+import { BrokerError } from "../errors.ts";
+import type { AppEnv } from "./deps.ts";
+import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "./form.ts";
+import { requestHeader } from "./node-request.ts";
+import { toWireError } from "./oauth-error.ts";
+
+/** CONTRACT §2: tokens are bounded at 16 KiB wherever they are a parameter. */
+const MAX_TOKEN_PARAMETER = 16 * 1024;
+
+/**
+ * The form of /introspect and /revoke (RFC 7662 §2.1, RFC 7009 §2.1): form-urlencoded, `token` required,
+ * `token_type_hint` optional. Whitespace around the token is ignored, as on /token.
+ */
+export async function readTokenForm(
+  c: Context<AppEnv>,
+): Promise<{ token: string; hint: string | undefined }> {
+  if (!isFormContentType(requestHeader(c, "content-type"))) {
+    throw new BrokerError("invalid_request", {
+      reason: "request.content_type",
+      detail: "content type is not form-urlencoded",
+    });
+  }
+  const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
+  const token = form.required("token").trim();
+  if (token === "") {
+    throw new BrokerError("invalid_request", {
+      reason: "request.missing_parameter",
+      detail: "parameter token is missing",
+    });
+  }
+  if (token.length > MAX_TOKEN_PARAMETER) {
+    throw new BrokerError("invalid_request", {
+      reason: "request.parameter_too_long",
+      detail: "token exceeds 16 KiB",
+    });
+  }
+  return { token, hint: form.one("token_type_hint") };
+}
+
+/** The OAuth error response of a lifecycle route (RFC 6749 §5.2 shape), from the one error mapper. */
+export function lifecycleError(
+  c: Context<AppEnv>,
+  e: unknown,
+  verbose: boolean,
+): { response: Response; status: number; reason: string } {
+  const requestId = c.get("requestId");
+  if (e instanceof BodyTooLarge) {
+    return {
+      status: 413,
+      reason: "request.too_large",
+      response: c.json(
+        {
+          error: "invalid_request",
+          error_description: `request body exceeds 64 KiB (request id ${requestId})`,
+        },
+        413,
+      ),
+    };
+  }
+  const wire = toWireError(e, undefined, requestId, verbose);
+  if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
+  return {
+    status: wire.status,
+    reason: e instanceof BrokerError ? e.reason : "internal",
+    response: c.json({ error: wire.error, error_description: wire.description }, wire.status),
+  };
+}
