@@ -18,6 +18,8 @@ import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
 import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
+import type { BrokerKeys } from "./signing/broker-keys.ts";
+import { createKmsKeyRing, type KmsIdentity, type KmsKeyRingDeps } from "./signing/from-config.ts";
 import { PolicySource } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
@@ -36,6 +38,8 @@ export interface BrokerOptions {
   http?: HttpTimeouts;
   /** Watch the policy path and the keys directory for changes (default true). */
   watchPolicies?: boolean;
+  /** The broker's identity towards AWS KMS / Cloud KMS (default: the SDK chains). */
+  kms?: KmsIdentity;
   /** Seconds readiness reports not-ready before the listener closes on shutdown (load balancers catch up). */
   shutdownDelayMs?: number;
 }
@@ -66,7 +70,10 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   }
   const metrics = createMetrics();
 
-  const keys = new KeySource(config.signing.keysDir, config.signing.algorithm, config.issuer, clock, logger);
+  // CONTRACT §12: with signing.kms no key is generated or read from disk; public keys come from the KMS.
+  const keys: BrokerKeys = config.signing.kms
+    ? await openKmsKeys(config, { logger, clock, ...(options.kms ? { identity: options.kms } : {}) })
+    : new KeySource(config.signing.keysDir, config.signing.algorithm, config.issuer, clock, logger);
 
   const policies = new PolicySource(
     config.policies,
@@ -156,7 +163,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       providers: { ok: true, jwks: Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
       shutdown: { ok: !shuttingDown },
     };
-    return { ready: p.ok && !shuttingDown, components };
+    return { ready: p.ok && keys.ready() && !shuttingDown, components };
   };
 
   const app = createApp({
@@ -223,6 +230,16 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await store.close();
     },
   };
+}
+
+/** How long start-up waits for the KMS public keys; the broker starts not ready when they do not come. */
+const KMS_STARTUP_WAIT_MS = 5_000;
+
+async function openKmsKeys(config: Config, deps: KmsKeyRingDeps): Promise<BrokerKeys> {
+  const ring = await createKmsKeyRing(config, deps);
+  await ring.load(AbortSignal.timeout(KMS_STARTUP_WAIT_MS));
+  if (!ring.ready()) deps.logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
+  return ring;
 }
 
 export interface HttpTimeouts {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
+import { resolveKmsStatuses, signingKmsEntrySchema } from "./kms-schema.ts";
 
 /** Algorithms a provider may sign identity tokens with. `none` and HS* can never be listed. */
 export const VERIFY_ALGORITHMS = [
@@ -57,6 +58,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       keysDir: z.string().optional(),
       algorithm: z.enum(SIGNING_ALGORITHMS).default("ES256"),
+      /** CONTRACT §12: keys held in a KMS instead of keysDir (`algorithm` is then the certified instance keys'). */
+      kms: z.array(signingKmsEntrySchema).min(1).optional(),
+    })
+    .superRefine((s, ctx) => {
+      if (s.kms === undefined) return;
+      if (s.keysDir !== undefined)
+        ctx.addIssue({ code: "custom", path: ["kms"], message: "signing takes keysDir or kms, not both" });
+      const statuses = resolveKmsStatuses(s.kms);
+      if (typeof statuses === "string") ctx.addIssue({ code: "custom", path: ["kms"], message: statuses });
     })
     .prefault({}),
   store: z

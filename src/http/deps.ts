@@ -2,11 +2,11 @@ import type { AuditSink } from "../audit/event.ts";
 import type { ExchangeService } from "../exchange/service.ts";
 import type { BrokerTokenVerifier } from "../identity/broker-token.ts";
 import type { Provider } from "../identity/verifier.ts";
-import type { SigningKeySet } from "../mint/keys.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { PolicySet } from "../policy/policy-set.ts";
 import type { Revoker } from "../revocation/types.ts";
+import type { JwksPublisher } from "../signing/broker-keys.ts";
 import type { Clock } from "../util/clock.ts";
 
 export interface ComponentState {
@@ -24,7 +24,7 @@ export interface AppDeps {
   issuer: string;
   verboseErrors: boolean;
   exchange: ExchangeService;
-  keys: () => SigningKeySet;
+  keys: () => JwksPublisher;
   policies: () => PolicySet;
   providers: () => readonly Provider[];
   readiness: () => Readiness;

@@ -1,8 +1,8 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { BrokerError } from "../errors.ts";
 import { verifySignature } from "../jose/jwa.ts";
-import type { SigningKeySet } from "../mint/keys.ts";
 import type { DenyList } from "../revocation/deny-list.ts";
+import type { JwksPublisher } from "../signing/broker-keys.ts";
 import { type Clock, epochSeconds } from "../util/clock.ts";
 import { parseCompactJws } from "./jws.ts";
 
@@ -26,14 +26,16 @@ export type BrokerTokenCheck =
 
 const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
-/** Public keys of one key set by kid, derived once per set (the set is swapped whole on rotation). */
-const publicKeys = new WeakMap<SigningKeySet, Map<string, { alg: string; key: KeyObject }>>();
+type Jwks = ReturnType<JwksPublisher["jwks"]>;
 
-function keysOf(set: SigningKeySet): Map<string, { alg: string; key: KeyObject }> {
+/** Public keys of one published key set by kid, derived once per set (a set is replaced whole when keys change). */
+const publicKeys = new WeakMap<Jwks, Map<string, { alg: string; key: KeyObject }>>();
+
+function keysOf(set: Jwks): Map<string, { alg: string; key: KeyObject }> {
   let keys = publicKeys.get(set);
   if (!keys) {
     keys = new Map();
-    for (const jwk of set.jwks().keys) {
+    for (const jwk of set.keys) {
       const { kid, alg, use: _use, ...material } = jwk;
       if (kid && alg) keys.set(kid, { alg, key: createPublicKey({ key: material, format: "jwk" }) });
     }
@@ -48,12 +50,12 @@ function keysOf(set: SigningKeySet): Map<string, { alg: string; key: KeyObject }
  * Used by /introspect, /revoke and for broker JWTs presented back to /token.
  */
 export class BrokerTokenVerifier {
-  readonly #keys: () => SigningKeySet;
+  readonly #keys: () => JwksPublisher;
   readonly #issuer: string;
   readonly #clock: Clock;
   readonly #denyList: DenyList;
 
-  constructor(keys: () => SigningKeySet, issuer: string, clock: Clock, denyList: DenyList) {
+  constructor(keys: () => JwksPublisher, issuer: string, clock: Clock, denyList: DenyList) {
     this.#keys = keys;
     this.#issuer = issuer;
     this.#clock = clock;
@@ -77,7 +79,7 @@ export class BrokerTokenVerifier {
     if (payload.iss !== this.#issuer) return { ok: false, reason: "foreign" };
     const typ = BROKER_TOKEN_TYPES.find((t) => t === header.typ);
     if (typ === undefined || header.kid === undefined) return { ok: false, reason: "foreign" };
-    const key = keysOf(this.#keys()).get(header.kid);
+    const key = keysOf(this.#keys().jwks()).get(header.kid);
     if (!key || key.alg !== header.alg) return { ok: false, reason: "foreign" };
     if (!verifySignature(key.alg, key.key, jws.signingInput, jws.signature))
       return { ok: false, reason: "bad_signature" };

@@ -86,7 +86,9 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       if (cached) return cached;
 
       const webIdentityToken =
-        call.mode === "webIdentity" ? signWebIdentityToken(options.signer, grant, call, ctx.now) : "";
+        call.mode === "webIdentity"
+          ? await signWebIdentityToken(options.signer, grant, call, ctx.now, ctx.signal)
+          : "";
       const credentials = await callUpstream("aws", ctx.signal, options.retry, () =>
         assume(sts, call, webIdentityToken, ctx.signal),
       );
@@ -125,7 +127,13 @@ async function assume(
   return (await sts.send(command, { abortSignal })).Credentials;
 }
 
-function signWebIdentityToken(signer: TokenSigner, grant: Grant, call: StsCall, nowMs: number): string {
+function signWebIdentityToken(
+  signer: TokenSigner,
+  grant: Grant,
+  call: StsCall,
+  nowMs: number,
+  signal: AbortSignal,
+): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   const claims: Record<string, unknown> = {
     iss: signer.issuer,
@@ -144,7 +152,7 @@ function signWebIdentityToken(signer: TokenSigner, grant: Grant, call: StsCall, 
     };
   }
   if (call.sourceIdentity !== undefined) claims[AWS_SOURCE_IDENTITY_CLAIM] = call.sourceIdentity;
-  return signer.sign(claims, "JWT");
+  return signer.sign(claims, "JWT", signal);
 }
 
 function toIssuedToken(c: Credentials | undefined, now: number): { token: IssuedToken; expiresAt: number } {

@@ -12,7 +12,7 @@ export const newJti = (): string => randomUUID();
 export function createJwtMinter(signer: TokenSigner, clock: Clock): Minter {
   return {
     kind: "jwt",
-    async mint(grant: Grant, _ctx: MintContext): Promise<IssuedToken> {
+    async mint(grant: Grant, ctx: MintContext): Promise<IssuedToken> {
       const iat = Math.floor(clock() / 1000);
       const jti = newJti();
       // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required; scope when scopes were granted.
@@ -31,7 +31,7 @@ export function createJwtMinter(signer: TokenSigner, clock: Clock): Minter {
       if (grant.scopes.length > 0) claims.scope = grant.scopes.join(" ");
       return {
         // RFC 9068 §2.1: typ "at+jwt" tells resource servers this is an access token, not an ID token.
-        accessToken: signer.sign(claims, "at+jwt"),
+        accessToken: await signer.sign(claims, "at+jwt", ctx.signal),
         issuedTokenType: TOKEN_TYPE.accessToken,
         tokenType: "Bearer",
         expiresIn: grant.ttl,

@@ -1,6 +1,9 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import type { SigningAlgorithm } from "../config/schema.ts";
-import { createSignature, keyFitsAlgorithm } from "../jose/jwa.ts";
+import { keyFitsAlgorithm } from "../jose/jwa.ts";
+import { JwsWriter, NO_DEADLINE } from "../signing/jws.ts";
+import { keyObjectSigner } from "../signing/key-object.ts";
+import { type PublicJwk, publishedJwk } from "../signing/published-key.ts";
 import type { Clock } from "../util/clock.ts";
 import type { TokenSigner } from "./signer.ts";
 
@@ -12,25 +15,8 @@ export interface SigningKey {
   notBefore: number;
 }
 
-export type PublicJwk = Record<string, string>;
-
-const PUBLIC_MEMBERS = ["kty", "crv", "x", "y", "n", "e"] as const;
-
-function publicJwk(key: KeyObject): Record<string, string> {
-  const full = createPublicKey(key).export({ format: "jwk" }) as Record<string, unknown>;
-  const out: Record<string, string> = {};
-  for (const m of PUBLIC_MEMBERS) if (typeof full[m] === "string") out[m] = full[m] as string;
-  return out;
-}
-
-/** RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order. */
-export function jwkThumbprint(key: KeyObject): string {
-  const jwk = publicJwk(key);
-  const required =
-    jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "EC" ? ["crv", "kty", "x", "y"] : ["crv", "kty", "x"];
-  const canonical = JSON.stringify(Object.fromEntries(required.map((m) => [m, jwk[m]])));
-  return createHash("sha256").update(canonical).digest("base64url");
-}
+export type { PublicJwk } from "../signing/published-key.ts";
+export { jwkThumbprint } from "../signing/published-key.ts";
 
 export class KeySetError extends Error {
   override name = "KeySetError";
@@ -44,7 +30,7 @@ export class SigningKeySet implements TokenSigner {
   readonly issuer: string;
   readonly #keys: readonly SigningKey[];
   readonly #clock: Clock;
-  readonly #headers = new Map<string, string>();
+  readonly #writers = new Map<string, JwsWriter>();
   readonly #jwks: { keys: PublicJwk[] };
 
   constructor(keys: readonly SigningKey[], issuer: string, clock: Clock) {
@@ -56,9 +42,9 @@ export class SigningKeySet implements TokenSigner {
     this.#keys = [...keys].sort((a, b) => a.notBefore - b.notBefore);
     this.issuer = issuer;
     this.#clock = clock;
-    this.#jwks = {
-      keys: this.#keys.map((k) => ({ ...publicJwk(k.privateKey), kid: k.kid, alg: k.alg, use: "sig" })),
-    };
+    for (const k of this.#keys)
+      this.#writers.set(k.kid, new JwsWriter(keyObjectSigner(k.privateKey, k.alg, "file", k.kid), k.alg, k.kid));
+    this.#jwks = { keys: this.#keys.map((k) => publishedJwk(k.privateKey, k.alg, k.kid)) };
   }
 
   /** The newest key whose notBefore has passed; the oldest key when none has (a freshly generated set). */
@@ -77,15 +63,7 @@ export class SigningKeySet implements TokenSigner {
     return this.#jwks;
   }
 
-  sign(claims: Record<string, unknown>, typ: string): string {
-    const key = this.active();
-    const cacheKey = `${key.kid}\0${typ}`;
-    let header = this.#headers.get(cacheKey);
-    if (header === undefined) {
-      header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ })).toString("base64url");
-      this.#headers.set(cacheKey, header);
-    }
-    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
-    return `${input}.${createSignature(key.alg, key.privateKey, Buffer.from(input)).toString("base64url")}`;
+  sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal = NO_DEADLINE): Promise<string> {
+    return (this.#writers.get(this.active().kid) as JwsWriter).sign(claims, typ, signal);
   }
 }

@@ -1,6 +1,10 @@
-/** Signs JWTs with the broker's active key. Implemented by mint/keys.ts; used by the JWT and AWS minters. */
+/**
+ * Signs the broker's JWTs with its active key, wherever that key lives (signing/: a key file, AWS KMS, Cloud KMS,
+ * or a KMS-certified instance key). Used by the JWT and AWS minters. Fails with BrokerError("unavailable") while a
+ * KMS cannot be reached; `signal` is the request's deadline.
+ */
 export interface TokenSigner {
   /** Compact JWS over `claims`, header `{alg, kid, typ}`. */
-  sign(claims: Record<string, unknown>, typ: string): string;
+  sign(claims: Record<string, unknown>, typ: string, signal?: AbortSignal): Promise<string>;
   readonly issuer: string;
 }

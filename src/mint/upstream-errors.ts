@@ -13,7 +13,7 @@ import { BrokerError } from "../errors.ts";
  * broker's own bearer token in gaxios' `config.headers`) and upstream messages that must never reach a log.
  */
 
-export type UpstreamTarget = "aws" | "gcp" | "kubernetes";
+export type UpstreamTarget = "aws" | "gcp" | "kubernetes" | "aws-kms" | "gcp-kms" | "github";
 
 export type UpstreamFailureClass =
   /** the upstream asks us to slow down: retryable */

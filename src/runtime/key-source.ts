@@ -2,6 +2,7 @@ import type { SigningAlgorithm } from "../config/schema.ts";
 import { SigningKeySet } from "../mint/keys.ts";
 import type { TokenSigner } from "../mint/signer.ts";
 import type { Logger } from "../observability/log.ts";
+import type { BrokerKeys } from "../signing/broker-keys.ts";
 import type { Clock } from "../util/clock.ts";
 import { ephemeralSigningKey, loadSigningKeys } from "./signing-keys.ts";
 import { type PathWatch, watchPath } from "./watch-path.ts";
@@ -18,7 +19,7 @@ export interface KeySourceStatus {
  * The broker's signing keys, reloaded on change of `signing.keysDir` and on SIGHUP. Like policies, a new set
  * replaces the old one only when every file loads, so a half-written key file never stops signing.
  */
-export class KeySource {
+export class KeySource implements BrokerKeys {
   #set: SigningKeySet;
   #status: Omit<KeySourceStatus, "active" | "published">;
   #watch: PathWatch | undefined;
@@ -50,8 +51,11 @@ export class KeySource {
 
   /** A TokenSigner that always signs with the currently active key of the current set. */
   signer(): TokenSigner {
-    return { issuer: this.#issuer, sign: (claims, typ) => this.#set.sign(claims, typ) };
+    return { issuer: this.#issuer, sign: (claims, typ, signal) => this.#set.sign(claims, typ, signal) };
   }
+
+  /** Some key set is always loaded (a rejected reload keeps the previous one). */
+  ready = (): boolean => true;
 
   status(): KeySourceStatus {
     return { ...this.#status, active: this.#set.active().kid, published: this.#set.size };

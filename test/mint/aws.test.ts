@@ -36,7 +36,7 @@ function es256Signer(): { signer: TokenSigner; publicKey: KeyObject } {
     publicKey,
     signer: {
       issuer: ISSUER,
-      sign(claims, typ) {
+      async sign(claims, typ) {
         const input = `${b64({ alg: "ES256", kid: "k1", typ })}.${b64(claims)}`;
         const sig = sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
         return `${input}.${sig.toString("base64url")}`;

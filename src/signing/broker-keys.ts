@@ -1,0 +1,24 @@
+import type { TokenSigner } from "../mint/signer.ts";
+import type { PublicJwk } from "./published-key.ts";
+
+/** What `/jwks` and the discovery document read. */
+export interface JwksPublisher {
+  jwks(): { keys: PublicJwk[] };
+}
+
+/**
+ * The broker's signing keys as main.ts wires them, whichever kind the config chose: key files (runtime/key-source.ts,
+ * reloaded on change) or KMS keys (signing/key-ring.ts, public keys cached).
+ */
+export interface BrokerKeys {
+  /** The key set `/jwks` publishes now. */
+  current(): JwksPublisher;
+  signer(): TokenSigner;
+  /** For /readyz's body. */
+  status(): { ok: boolean } & object;
+  /** False keeps /readyz at 503: no key can sign yet (a KMS public key not fetched). */
+  ready(): boolean;
+  reload(): boolean;
+  watch(): void;
+  close(): void;
+}
