@@ -18,11 +18,11 @@ import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
 import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
-import type { BrokerKeys } from "./signing/broker-keys.ts";
-import { createKmsKeyRing, type KmsIdentity, type KmsKeyRingDeps } from "./signing/from-config.ts";
 import { PolicySource } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
+import type { BrokerKeys } from "./signing/broker-keys.ts";
+import { createKmsKeyRing, type KmsIdentity, type KmsKeyRingDeps } from "./signing/from-config.ts";
 import { createStore } from "./store/index.ts";
 import { type Clock, epochSeconds, systemClock } from "./util/clock.ts";
 import { newRequestId } from "./util/request-id.ts";
@@ -238,7 +238,8 @@ const KMS_STARTUP_WAIT_MS = 5_000;
 async function openKmsKeys(config: Config, deps: KmsKeyRingDeps): Promise<BrokerKeys> {
   const ring = await createKmsKeyRing(config, deps);
   await ring.load(AbortSignal.timeout(KMS_STARTUP_WAIT_MS));
-  if (!ring.ready()) deps.logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
+  if (!ring.ready())
+    deps.logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
   return ring;
 }
 

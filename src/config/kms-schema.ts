@@ -5,7 +5,10 @@ import { durationSchema } from "./duration-schema.ts";
 const awsKmsKey = z.strictObject({
   keyId: z.string().min(1).describe("key ID, key ARN or alias ARN"),
   region: z.string().min(1),
-  endpoint: z.url({ protocol: /^https?$/ }).optional().describe("endpoint override (tests, VPC endpoints)"),
+  endpoint: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe("endpoint override (tests, VPC endpoints)"),
   algorithm: z.enum(["RS256", "PS256"]).optional().describe("for an RSA key: RS256 (default) or PS256"),
 });
 

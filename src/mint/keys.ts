@@ -43,7 +43,10 @@ export class SigningKeySet implements TokenSigner {
     this.issuer = issuer;
     this.#clock = clock;
     for (const k of this.#keys)
-      this.#writers.set(k.kid, new JwsWriter(keyObjectSigner(k.privateKey, k.alg, "file", k.kid), k.alg, k.kid));
+      this.#writers.set(
+        k.kid,
+        new JwsWriter(keyObjectSigner(k.privateKey, k.alg, "file", k.kid), k.alg, k.kid),
+      );
     this.#jwks = { keys: this.#keys.map((k) => publishedJwk(k.privateKey, k.alg, k.kid)) };
   }
 

@@ -58,7 +58,8 @@ export function createAwsKmsSigner(options: AwsKmsSignerOptions): Signer {
       throw new KmsKeyError(`${options.keyId}: key spec ${out.KeySpec ?? "?"} cannot sign ${alg ?? "JWS"}`);
     }
     const key = createPublicKey({ key: Buffer.from(out.PublicKey), format: "der", type: "spki" });
-    if (!keyFitsAlgorithm(key, alg)) throw new KmsKeyError(`${options.keyId}: the public key does not fit ${alg}`);
+    if (!keyFitsAlgorithm(key, alg))
+      throw new KmsKeyError(`${options.keyId}: the public key does not fit ${alg}`);
     return { key, alg };
   });
 

@@ -1,5 +1,5 @@
-import type { Config } from "../config/schema.ts";
 import { type KmsKeyConfig, resolveKmsStatuses } from "../config/kms-schema.ts";
+import type { Config } from "../config/schema.ts";
 import type { GcpAuthClient } from "../mint/gcp.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Clock } from "../util/clock.ts";

@@ -48,7 +48,9 @@ export function createGcpKmsSigner(options: GcpKmsSignerOptions): Signer {
     const algorithmName = enumName(out.algorithm);
     const alg = gcpAlgorithm(algorithmName);
     if (alg === undefined || !out.pem) {
-      throw new KmsKeyError(`${name}: algorithm ${algorithmName || "?"} is not one the broker signs JWTs with`);
+      throw new KmsKeyError(
+        `${name}: algorithm ${algorithmName || "?"} is not one the broker signs JWTs with`,
+      );
     }
     const key = createPublicKey(out.pem);
     if (!keyFitsAlgorithm(key, alg)) throw new KmsKeyError(`${name}: the public key does not fit ${alg}`);
@@ -69,12 +71,16 @@ export function createGcpKmsSigner(options: GcpKmsSignerOptions): Signer {
       if (!signature || signature.length === 0) {
         throw new BrokerError("server_error", { reason: "upstream.gcp-kms.error", detail: "no signature" });
       }
-      return kmsSignatureToJose(alg, typeof signature === "string" ? Buffer.from(signature, "base64") : signature);
+      return kmsSignatureToJose(
+        alg,
+        typeof signature === "string" ? Buffer.from(signature, "base64") : signature,
+      );
     },
   };
 }
 
-const ALGORITHMS: Record<string, unknown> = protos.google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm;
+const ALGORITHMS: Record<string, unknown> =
+  protos.google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm;
 
 /** The REST transport asks for enums as numbers (`enum-encoding=int`): back to the CryptoKeyVersionAlgorithm name. */
 function enumName(value: unknown): string {

@@ -21,7 +21,9 @@ export class JwsWriter {
   async sign(payload: Record<string, unknown>, typ: string, signal: AbortSignal): Promise<string> {
     let header = this.#headers.get(typ);
     if (header === undefined) {
-      header = b64(this.#kid === undefined ? { alg: this.#alg, typ } : { alg: this.#alg, kid: this.#kid, typ });
+      header = b64(
+        this.#kid === undefined ? { alg: this.#alg, typ } : { alg: this.#alg, kid: this.#kid, typ },
+      );
       this.#headers.set(typ, header);
     }
     const input = `${header}.${b64(payload)}`;

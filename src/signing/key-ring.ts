@@ -119,7 +119,11 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
     return this.#slots.flatMap((s) => (s.loaded ? [s.loaded] : []));
   }
 
-  async sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal = NO_DEADLINE): Promise<string> {
+  async sign(
+    claims: Record<string, unknown>,
+    typ: string,
+    signal: AbortSignal = NO_DEADLINE,
+  ): Promise<string> {
     try {
       const token = this.#delegated
         ? await this.#delegatedSign(claims, typ, signal)
@@ -145,7 +149,8 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
     const direct = this.#delegated ? [] : this.#slots.flatMap((s) => (s.loaded ? [s.loaded.jwk] : []));
     const keys = [...direct, ...(this.#delegated?.jwks() ?? [])];
     const cached = this.#jwks;
-    if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i])) return cached;
+    if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i]))
+      return cached;
     this.#jwks = { keys };
     return this.#jwks;
   }

@@ -1,7 +1,14 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { type DigestAlgorithm, pause, signDigest } from "./digest-signing.ts";
-import { closeServer, fakeLog, jsonResponder, listenOnLoopback, type RecordingFake, withBody } from "./loopback.ts";
+import {
+  closeServer,
+  fakeLog,
+  jsonResponder,
+  listenOnLoopback,
+  type RecordingFake,
+  withBody,
+} from "./loopback.ts";
 
 /**
  * A loopback fake of AWS KMS's asymmetric signing API, AWS JSON 1.1 protocol: `POST /` with
@@ -57,13 +64,17 @@ const SIGNING: Record<AwsKeySpec, Record<string, DigestAlgorithm>> = {
   RSA_2048: { RSASSA_PKCS1_V1_5_SHA_256: "RS256", RSASSA_PSS_SHA_256: "PS256" },
 };
 
-export async function startFakeAwsKms(options: { region?: string; latencyMs?: number } = {}): Promise<FakeAwsKms> {
+export async function startFakeAwsKms(
+  options: { region?: string; latencyMs?: number } = {},
+): Promise<FakeAwsKms> {
   const region = options.region ?? "eu-west-1";
   const { failures, ...log } = fakeLog<AwsKmsCall, string, AwsKmsFailure>();
   const keys = new Map<string, FakeKey>();
   let signs = 0;
   const find = (keyId: unknown): FakeKey | undefined =>
-    typeof keyId === "string" ? (keys.get(keyId) ?? [...keys.values()].find((k) => k.arn.endsWith(`/${keyId}`))) : undefined;
+    typeof keyId === "string"
+      ? (keys.get(keyId) ?? [...keys.values()].find((k) => k.arn.endsWith(`/${keyId}`)))
+      : undefined;
 
   const state = { down: false, latencyMs: options.latencyMs ?? 0 };
   const server: Server = createServer(
@@ -74,7 +85,8 @@ export async function startFakeAwsKms(options: { region?: string; latencyMs?: nu
       const error = (status: number, code: string, message: string) =>
         json(status, { __type: code, message });
       const target = req.headers["x-amz-target"];
-      const operation = typeof target === "string" && target.startsWith("TrentService.") ? target.slice(13) : "";
+      const operation =
+        typeof target === "string" && target.startsWith("TrentService.") ? target.slice(13) : "";
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(text || "{}") as Record<string, unknown>;

@@ -1,7 +1,14 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { type DigestAlgorithm, pause, signDigest } from "./digest-signing.ts";
-import { closeServer, fakeLog, jsonResponder, listenOnLoopback, type RecordingFake, withBody } from "./loopback.ts";
+import {
+  closeServer,
+  fakeLog,
+  jsonResponder,
+  listenOnLoopback,
+  type RecordingFake,
+  withBody,
+} from "./loopback.ts";
 
 /**
  * A loopback fake of Google Cloud KMS's REST API for asymmetric signing (https://cloud.google.com/kms/docs/reference/rest):
@@ -11,7 +18,10 @@ import { closeServer, fakeLog, jsonResponder, listenOnLoopback, type RecordingFa
  * else as names; errors in Google's JSON error format. Calls must carry a Bearer token.
  */
 
-export type CloudKmsAlgorithm = "EC_SIGN_P256_SHA256" | "RSA_SIGN_PKCS1_2048_SHA256" | "RSA_SIGN_PSS_2048_SHA256";
+export type CloudKmsAlgorithm =
+  | "EC_SIGN_P256_SHA256"
+  | "RSA_SIGN_PKCS1_2048_SHA256"
+  | "RSA_SIGN_PSS_2048_SHA256";
 
 const ALGORITHMS: Record<CloudKmsAlgorithm, { number: number; jose: DigestAlgorithm }> = {
   EC_SIGN_P256_SHA256: { number: 12, jose: "ES256" },
@@ -26,7 +36,8 @@ export interface CloudKmsCall {
   authorization: string | undefined;
 }
 
-export interface FakeCloudKms extends RecordingFake<CloudKmsCall, string, { status: number; statusName: string }> {
+export interface FakeCloudKms
+  extends RecordingFake<CloudKmsCall, string, { status: number; statusName: string }> {
   host: string;
   port: number;
   createKeyVersion(algorithm: CloudKmsAlgorithm): string;
@@ -40,7 +51,10 @@ const PATH =
 
 export async function startFakeCloudKms(options: { latencyMs?: number } = {}): Promise<FakeCloudKms> {
   const { failures, ...log } = fakeLog<CloudKmsCall, string, { status: number; statusName: string }>();
-  const versions = new Map<string, { algorithm: CloudKmsAlgorithm; privateKey: KeyObject; publicKey: KeyObject }>();
+  const versions = new Map<
+    string,
+    { algorithm: CloudKmsAlgorithm; privateKey: KeyObject; publicKey: KeyObject }
+  >();
   const state = { down: false, latencyMs: options.latencyMs ?? 0 };
   let created = 0;
 
@@ -80,9 +94,14 @@ export async function startFakeCloudKms(options: { latencyMs?: number } = {}): P
         return json(200, { pem, algorithm, name, protectionLevel });
       }
       if (req.method !== "POST") return googleError(404, "NOT_FOUND", "use POST");
-      const digest = Buffer.from(String((body.digest as { sha256?: unknown } | undefined)?.sha256 ?? ""), "base64");
+      const digest = Buffer.from(
+        String((body.digest as { sha256?: unknown } | undefined)?.sha256 ?? ""),
+        "base64",
+      );
       if (digest.length !== 32) return googleError(400, "INVALID_ARGUMENT", "digest.sha256 must be 32 bytes");
-      const signature = signDigest(ALGORITHMS[version.algorithm].jose, version.privateKey, digest).toString("base64");
+      const signature = signDigest(ALGORITHMS[version.algorithm].jose, version.privateKey, digest).toString(
+        "base64",
+      );
       log.issued.push(signature);
       return json(200, { signature, name, verifiedDigestCrc32c: false, protectionLevel });
     }),

@@ -1,11 +1,4 @@
-import {
-  constants,
-  createECDH,
-  createHash,
-  type KeyObject,
-  privateEncrypt,
-  randomBytes,
-} from "node:crypto";
+import { constants, createECDH, createHash, type KeyObject, privateEncrypt, randomBytes } from "node:crypto";
 import { rawToDer } from "../../src/jose/ecdsa-der.ts";
 
 /**
@@ -18,7 +11,8 @@ import { rawToDer } from "../../src/jose/ecdsa-der.ts";
 const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 const toBig = (b: Uint8Array): bigint => BigInt(`0x${Buffer.from(b).toString("hex") || "0"}`);
-const toBytes = (v: bigint, size: number): Buffer => Buffer.from(v.toString(16).padStart(size * 2, "0"), "hex");
+const toBytes = (v: bigint, size: number): Buffer =>
+  Buffer.from(v.toString(16).padStart(size * 2, "0"), "hex");
 const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
 
 function inverse(a: bigint, m: bigint): bigint {

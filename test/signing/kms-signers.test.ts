@@ -3,11 +3,11 @@ import { after, before, describe, it } from "node:test";
 import { OAuth2Client } from "google-auth-library";
 import { calculateJwkThumbprint, exportJWK, jwtVerify } from "jose";
 import { BrokerError } from "../../src/errors.ts";
+import { memoryLogger } from "../../src/observability/log.ts";
 import { createAwsKmsSigner } from "../../src/signing/aws-kms.ts";
 import { createGcpKmsSigner } from "../../src/signing/gcp-kms.ts";
 import { KmsKeyRing } from "../../src/signing/key-ring.ts";
 import type { Signer } from "../../src/signing/signer.ts";
-import { memoryLogger } from "../../src/observability/log.ts";
 import { AWS_KMS_FAILURES, type FakeAwsKms, startFakeAwsKms } from "../fakes/aws-kms-server.ts";
 import { type FakeCloudKms, startFakeCloudKms } from "../fakes/cloud-kms-server.ts";
 
@@ -31,7 +31,11 @@ async function signAndVerify(signer: Signer, expectAlg: string) {
   const ring = new KmsKeyRing([{ signer, status: "active" }], ISSUER, memoryLogger(), Date.now);
   await ring.load(deadline());
   assert.ok(ring.ready(), JSON.stringify(ring.status()));
-  const token = await ring.sign({ iss: ISSUER, sub: "s", exp: Math.floor(Date.now() / 1000) + 60 }, "at+jwt", deadline());
+  const token = await ring.sign(
+    { iss: ISSUER, sub: "s", exp: Math.floor(Date.now() / 1000) + 60 },
+    "at+jwt",
+    deadline(),
+  );
   const { key } = await signer.publicKey(deadline());
   const { payload, protectedHeader } = await jwtVerify(token, key, { issuer: ISSUER, typ: "at+jwt" });
   assert.equal(payload.sub, "s");
@@ -72,7 +76,11 @@ describe("AWS KMS signer (real @aws-sdk/client-kms, fake TrentService)", () => {
       const call = kms.requests.find((r) => r.operation === "Sign");
       assert.equal(call?.body.MessageType, "DIGEST");
       assert.equal(call?.body.SigningAlgorithm, kmsAlg);
-      assert.equal(Buffer.from(String(call?.body.Message), "base64").length, 32, "only the digest reaches KMS");
+      assert.equal(
+        Buffer.from(String(call?.body.Message), "base64").length,
+        32,
+        "only the digest reaches KMS",
+      );
       assert.match(call?.authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
     });
   }
@@ -103,7 +111,10 @@ describe("AWS KMS signer (real @aws-sdk/client-kms, fake TrentService)", () => {
     await s.publicKey(deadline());
     kms.fail(AWS_KMS_FAILURES.hang);
     const started = Date.now();
-    await assert.rejects(s.sign(Buffer.from("x"), deadline()), (e: unknown) => e instanceof BrokerError && e.kind === "unavailable");
+    await assert.rejects(
+      s.sign(Buffer.from("x"), deadline()),
+      (e: unknown) => e instanceof BrokerError && e.kind === "unavailable",
+    );
     assert.ok(Date.now() - started < 2000);
   });
 
@@ -111,7 +122,10 @@ describe("AWS KMS signer (real @aws-sdk/client-kms, fake TrentService)", () => {
     const s = signer(kms.createKey("ECC_NIST_P256"));
     await s.publicKey(deadline());
     kms.fail(AWS_KMS_FAILURES.disabled);
-    await assert.rejects(s.sign(Buffer.from("x"), deadline()), (e: unknown) => e instanceof BrokerError && e.kind === "server_error");
+    await assert.rejects(
+      s.sign(Buffer.from("x"), deadline()),
+      (e: unknown) => e instanceof BrokerError && e.kind === "server_error",
+    );
   });
 });
 
@@ -140,7 +154,9 @@ describe("Cloud KMS signer (real @google-cloud/kms REST fallback, fake cloudkms.
       kms.reset();
       await signAndVerify(signer(kms.createKeyVersion(algorithm)), alg);
       const call = kms.requests.find((r) => r.method === "asymmetricSign");
-      assert.equal(Buffer.from(String((call?.body.digest as { sha256: string }).sha256), "base64").length, 32);
+      assert.ok(call);
+      const digest = call.body.digest as { sha256: string };
+      assert.equal(Buffer.from(digest.sha256, "base64").length, 32, "only the digest reaches KMS");
       assert.equal(call?.authorization, "Bearer ya29.broker-adc");
     });
   }
@@ -149,7 +165,10 @@ describe("Cloud KMS signer (real @google-cloud/kms REST fallback, fake cloudkms.
     const s = signer(kms.createKeyVersion("EC_SIGN_P256_SHA256"));
     await s.publicKey(deadline());
     kms.down = true;
-    await assert.rejects(s.sign(Buffer.from("x"), deadline()), (e: unknown) => e instanceof BrokerError && e.kind === "unavailable");
+    await assert.rejects(
+      s.sign(Buffer.from("x"), deadline()),
+      (e: unknown) => e instanceof BrokerError && e.kind === "unavailable",
+    );
     kms.down = false;
     assert.equal((await s.sign(Buffer.from("x"), deadline())).length, 64);
   });
