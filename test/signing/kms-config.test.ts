@@ -18,7 +18,16 @@ describe("signing.kms config", () => {
   for (const [name, signing, message] of [
     ["keysDir and kms", { keysDir: "./keys", kms: [aws] }, /keysDir or kms/],
     ["two entries without status", { kms: [aws, gcp] }, /only the active entry may omit status/],
-    ["two active entries", { kms: [{ ...aws, status: "active" }, { ...gcp, status: "active" }] }, /at most one/],
+    [
+      "two active entries",
+      {
+        kms: [
+          { ...aws, status: "active" },
+          { ...gcp, status: "active" },
+        ],
+      },
+      /at most one/,
+    ],
     ["no active entry", { kms: [{ ...aws, status: "next" }] }, /must be active/],
     ["both aws and gcp in one entry", { kms: [{ ...aws, ...gcp }] }, /exactly one of aws, gcp/],
     ["a malformed key version", { kms: [{ gcp: { keyVersion: "projects/p/keys/k" } }] }, /cryptoKeyVersions/],
