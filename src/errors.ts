@@ -1,3 +1,5 @@
+import type { Reason } from "./reasons.ts";
+
 /**
  * Protocol failures as one discriminated set of kinds. Programmer mistakes throw TypeError; everything a
  * client or an upstream can cause is a BrokerError, mapped to the wire in one place (http/oauth-error.ts).
@@ -6,6 +8,8 @@ export type ErrorKind =
   /** malformed request: missing/repeated parameter, wrong content type, unsupported token type */
   | "invalid_request"
   | "unsupported_grant_type"
+  /** CONTRACT §2: a /token body over 64 KiB → 413 */
+  | "too_large"
   /** the presented JWT is invalid or admitted by no policy; its wire code depends on the grant type */
   | "bad_subject_token"
   /** client authentication (RFC 7523 §2.2 client assertion) is missing or of the wrong type */
@@ -18,8 +22,8 @@ export type ErrorKind =
   | "server_error";
 
 export interface BrokerErrorOptions {
-  /** Stable machine-readable reason for audit and metrics, e.g. `jwt.expired`, `policy.no_match`. */
-  reason: string;
+  /** Stable machine-readable reason for audit and metrics, from the one table in reasons.ts. */
+  reason: Reason;
   /** The failing check, safe to show when `errors.verbose` is on: names checks, never claim values or tokens. */
   detail?: string;
   /** Seconds, for 429/503. */
@@ -29,7 +33,7 @@ export interface BrokerErrorOptions {
 
 export class BrokerError extends Error {
   readonly kind: ErrorKind;
-  readonly reason: string;
+  readonly reason: Reason;
   readonly detail: string | undefined;
   readonly retryAfter: number | undefined;
 
@@ -44,5 +48,5 @@ export class BrokerError extends Error {
 }
 
 /** Shorthand for the most common failure: the subject token does not hold. */
-export const badToken = (reason: string, detail?: string): BrokerError =>
+export const badToken = (reason: Reason, detail?: string): BrokerError =>
   new BrokerError("bad_subject_token", detail === undefined ? { reason } : { reason, detail });

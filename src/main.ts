@@ -1,18 +1,20 @@
 import type { AddressInfo } from "node:net";
-import { type ServerType, serve } from "@hono/node-server";
+import type { ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { type AuditSink, streamAuditSink } from "./audit/event.ts";
 import type { Config } from "./config/schema.ts";
 import { ExchangeService } from "./exchange/service.ts";
 import { createClientIpResolver } from "./http/client-ip.ts";
-import type { AppEnv, Readiness } from "./http/deps.ts";
+import type { AppEnv } from "./http/deps.ts";
+import { closeGracefully, type HttpTimeouts, listen } from "./http/server.ts";
 import { BrokerTokenVerifier } from "./identity/broker-token.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { redact } from "./observability/sanitize.ts";
+import { throttledWarn } from "./observability/throttled-log.ts";
 import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
@@ -20,12 +22,15 @@ import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
 import { PolicySource } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
+import { createReadiness } from "./runtime/readiness.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
 import type { BrokerKeys } from "./signing/broker-keys.ts";
 import { createKmsKeyRing, type KmsIdentity, type KmsKeyRingDeps } from "./signing/from-config.ts";
 import { createStore } from "./store/index.ts";
 import { type Clock, epochSeconds, systemClock } from "./util/clock.ts";
 import { newRequestId } from "./util/request-id.ts";
+
+export type { HttpTimeouts };
 
 export interface BrokerOptions {
   logger?: Logger;
@@ -93,20 +98,13 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   }
 
   // Every store error counts in metrics; the log gets at most one line per 10 s during an outage.
-  let lastStoreLog = 0;
-  let suppressed = 0;
+  const warnStore = throttledWarn(logger, clock, "store error");
   const store = createStore(config.store.redis, {
     clock,
     commandTimeoutMs: config.store.commandTimeout * 1000,
     onError: (e) => {
       metrics.storeErrors.inc({ operation: e.op });
-      if (clock() - lastStoreLog < 10_000) {
-        suppressed++;
-        return;
-      }
-      logger.warn({ operation: e.op, error: e.message, suppressed }, "store error");
-      lastStoreLog = clock();
-      suppressed = 0;
+      warnStore({ operation: e.op, error: e.message });
     },
   });
   // Serve store-backed requests from the first one when Redis is there; start anyway when it is not.
@@ -151,20 +149,13 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   });
 
   let shuttingDown = false;
-  const readiness = (): Readiness => {
-    const p = policies.status();
-    const storeStatus = store.status();
-    const components = {
-      config: { ok: true },
-      policies: { ...p, ok: p.ok },
-      signingKeys: { ...keys.status() },
-      // Reported, not gating: a Redis outage must not take every instance out of rotation at once.
-      store: { ...storeStatus },
-      providers: { ok: true, jwks: Object.fromEntries(providers.map((pr) => [pr.name, pr.keys.status()])) },
-      shutdown: { ok: !shuttingDown },
-    };
-    return { ready: p.ok && keys.ready() && !shuttingDown, components };
-  };
+  const readiness = createReadiness({
+    policies,
+    signingKeys: keys,
+    store,
+    providers: () => providers,
+    shuttingDown: () => shuttingDown,
+  });
 
   const app = createApp({
     issuer: config.issuer,
@@ -217,16 +208,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await new Promise((r) => setTimeout(r, options.shutdownDelayMs ?? 0));
       policies.close();
       keys.close();
-      await new Promise<void>((resolve) => {
-        const idle = server as unknown as { closeIdleConnections(): void };
-        // Requests in flight finish; each connection is closed as soon as it falls idle (keep-alive included).
-        const sweep = setInterval(() => idle.closeIdleConnections(), 50);
-        server.close(() => {
-          clearInterval(sweep);
-          resolve();
-        });
-        idle.closeIdleConnections();
-      });
+      await closeGracefully(server);
       await store.close();
     },
   };
@@ -241,40 +223,4 @@ async function openKmsKeys(config: Config, deps: KmsKeyRingDeps): Promise<Broker
   if (!ring.ready())
     deps.logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
   return ring;
-}
-
-export interface HttpTimeouts {
-  headersTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  /** How often Node checks the two timeouts above (its default, 30 s, lets a slow client hold a socket that long). */
-  connectionsCheckingIntervalMs?: number;
-}
-
-/** HTTP hardening: slow clients cannot hold sockets; header size and counts are bounded. */
-function listen(
-  fetch: (req: Request, env: unknown) => Response | Promise<Response>,
-  hostname: string,
-  port: number,
-  t: HttpTimeouts,
-): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const server = serve(
-      {
-        fetch,
-        hostname,
-        port,
-        serverOptions: {
-          maxHeaderSize: 16 * 1024,
-          requestTimeout: t.requestTimeoutMs ?? 30_000,
-          headersTimeout: t.headersTimeoutMs ?? 10_000,
-          keepAliveTimeout: t.keepAliveTimeoutMs ?? 5_000,
-          connectionsCheckingInterval: t.connectionsCheckingIntervalMs ?? 1_000,
-        },
-      },
-      () => resolve(server),
-    );
-    server.on("error", reject);
-    (server as unknown as { maxHeadersCount: number }).maxHeadersCount = 100;
-  });
 }

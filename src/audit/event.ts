@@ -1,5 +1,6 @@
 import type { ErrorKind } from "../errors.ts";
 import type { PolicyTrace } from "../policy/types.ts";
+import type { Reason } from "../reasons.ts";
 
 /**
  * One JSON line per /token, /introspect and /revoke request (CONTRACT §7). Holds hashes and identifiers only: never a token, a
@@ -9,7 +10,7 @@ export interface AuditEvent {
   time: string;
   request_id: string;
   decision: "allow" | "deny" | "error";
-  reason: string;
+  reason: Reason;
   error?: ErrorKind;
   status: number;
   grant_type?: string;

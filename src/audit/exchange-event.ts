@@ -1,37 +1,36 @@
 import { BrokerError } from "../errors.ts";
+import type { ExchangeOutcome } from "../exchange/outcome.ts";
 import type { GrantType, TokenRequest } from "../exchange/request.ts";
-import type { ExchangeTrail } from "../exchange/service.ts";
 import { sha256Hex } from "../util/hash.ts";
 import type { AuditEvent } from "./event.ts";
 
-export interface ExchangeOutcome {
+/** One /token request as the route saw it: what was parsed, and the exchange's outcome. */
+export interface TokenRequestRecord {
   requestId: string;
   /** performance.now() at the request's arrival. */
   started: number;
   status: number;
   grant: GrantType | undefined;
   request: TokenRequest | undefined;
-  trail: ExchangeTrail;
-  failure: unknown;
+  outcome: ExchangeOutcome;
   sourceIp: string | undefined;
 }
 
 /** The CONTRACT §7 audit event of one /token request, from whatever the exchange got to. */
-export function exchangeAuditEvent(o: ExchangeOutcome): AuditEvent {
-  const { requestId, started, status, grant, request, trail, failure, sourceIp } = o;
-  const decision = trail.decision;
+export function exchangeAuditEvent(r: TokenRequestRecord): AuditEvent {
+  const { requestId, started, status, grant, request, outcome, sourceIp } = r;
+  const decision = outcome.decision;
   const g = decision?.allow ? decision.grant : undefined;
-  const err = failure instanceof BrokerError ? failure : undefined;
+  const err = !outcome.ok && outcome.error instanceof BrokerError ? outcome.error : undefined;
   const event: AuditEvent = {
     time: new Date().toISOString(),
     request_id: requestId,
-    decision:
-      status === 200
-        ? "allow"
-        : err && err.kind !== "server_error" && err.kind !== "unavailable"
-          ? "deny"
-          : "error",
-    reason: status === 200 ? "granted" : status === 413 ? "request.too_large" : (err?.reason ?? "internal"),
+    decision: outcome.ok
+      ? "allow"
+      : err && err.kind !== "server_error" && err.kind !== "unavailable"
+        ? "deny"
+        : "error",
+    reason: outcome.ok ? "granted" : (err?.reason ?? "internal"),
     status,
     latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
   };
@@ -39,25 +38,18 @@ export function exchangeAuditEvent(o: ExchangeOutcome): AuditEvent {
   if (grant) event.grant_type = grant;
   if (request) {
     event.audience = request.audience;
-    event.subject_token_sha256 = trail.identity?.tokenSha256 ?? sha256Hex(request.subjectToken);
+    event.subject_token_sha256 = outcome.identity?.tokenSha256 ?? sha256Hex(request.subjectToken);
   }
   if (sourceIp) event.source_ip = sourceIp;
-  if (trail.claimedProvider)
-    Object.assign(event, { provider: trail.claimedProvider.name, iss: trail.claimedProvider.issuer });
-  const id = trail.identity;
-  if (id) {
-    Object.assign(event, {
-      provider: id.provider,
-      iss: id.issuer,
-      sub: id.subject,
-      subject_token_sha256: id.tokenSha256,
-    });
-  }
+  if (outcome.provider)
+    Object.assign(event, { provider: outcome.provider.name, iss: outcome.provider.issuer });
+  const id = outcome.identity;
+  if (id) Object.assign(event, { sub: id.subject });
   if (g)
     Object.assign(event, { policy: g.policy, target_kind: g.target.kind, scopes: g.scopes, lifetime: g.ttl });
-  if (trail.issued) {
-    event.lifetime = trail.issued.expiresIn;
-    if (trail.issued.jti) event.jti = trail.issued.jti;
+  if (outcome.ok) {
+    event.lifetime = outcome.issued.expiresIn;
+    if (outcome.issued.jti) event.jti = outcome.issued.jti;
   }
   if (decision) event.trace = decision.trace;
   return event;

@@ -1,3 +1,4 @@
+import type { Reason } from "../reasons.ts";
 import type { AuditEvent } from "./event.ts";
 
 /** What one /introspect or /revoke request learned, for its CONTRACT §7 audit line. */
@@ -7,7 +8,7 @@ export interface LifecycleOutcome {
   /** performance.now() at arrival. */
   started: number;
   status: number;
-  reason: string;
+  reason: Reason;
   sourceIp: string | undefined;
   /** SHA-256 of the token asked about (never the token). */
   tokenSha256?: string;

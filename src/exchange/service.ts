@@ -1,33 +1,28 @@
 import { BrokerError, badToken } from "../errors.ts";
-import { peekIssuer } from "../identity/jws.ts";
-import type { VerifiedIdentity } from "../identity/types.ts";
-import type { IdentityVerifier } from "../identity/verifier.ts";
+import type { Verification, VerifiedIdentity } from "../identity/types.ts";
 import type { IssuedToken, Minter } from "../mint/types.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
 import { type DecisionLimits, decide } from "../policy/evaluate.ts";
 import type { PolicySet } from "../policy/policy-set.ts";
-import type { Decision, Grant, TargetKind } from "../policy/types.ts";
+import type { Grant, TargetKind } from "../policy/types.ts";
 import type { Store } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
+import type { ExchangeContext, ExchangeOutcome, Exchanger, Learned } from "./outcome.ts";
 import type { TokenRequest } from "./request.ts";
 
+/** The verify stage as the exchange sees it (identity/verifier.ts implements it). */
+export interface Verifier {
+  check(token: string): Promise<Verification>;
+}
+
 export interface ExchangeDeps {
-  verifier: IdentityVerifier;
+  verifier: Verifier;
   /** The current policy set; swapped whole on reload, so one request sees one set. */
   policies: () => PolicySet;
   minters: ReadonlyMap<TargetKind, Minter>;
   store: Store;
   limits: DecisionLimits;
   clock: Clock;
-}
-
-/** What one exchange learned, filled as it goes, so the audit event can report every exit path. */
-export interface ExchangeTrail {
-  /** The configured provider the (possibly invalid) token names: set even when verification fails. */
-  claimedProvider?: { name: string; issuer: string };
-  identity?: VerifiedIdentity;
-  decision?: Decision;
-  issued?: IssuedToken;
 }
 
 /** How long past `exp` a consumed jti is remembered. */
@@ -48,29 +43,35 @@ const DENY_KIND = {
   invalid_scope: "invalid_scope",
 } as const;
 
-/** verify → decide → (rate limit, replay) → mint. Pure orchestration; every failure is a BrokerError. */
-export class ExchangeService {
+/** verify → decide → (rate limit, replay) → mint. Pure orchestration; every failure is an outcome, not a throw. */
+export class ExchangeService implements Exchanger {
   readonly #d: ExchangeDeps;
 
   constructor(deps: ExchangeDeps) {
     this.#d = deps;
   }
 
-  async exchange(
-    req: TokenRequest,
-    ctx: { requestId: string; signal: AbortSignal },
-    trail: ExchangeTrail,
-  ): Promise<IssuedToken> {
-    let identity: VerifiedIdentity;
+  /** Never throws: every exit is an outcome, with what was learned up to it. */
+  async exchange(req: TokenRequest, ctx: ExchangeContext): Promise<ExchangeOutcome> {
+    const learned: Learned = {};
     try {
-      identity = await this.#d.verifier.verify(req.subjectToken);
-    } catch (e) {
-      // For audit and metrics of the failure: a configured provider's name and issuer only, never token content.
-      const named = this.#d.verifier.providerForIssuer(peekIssuer(req.subjectToken));
-      if (named) trail.claimedProvider = { name: named.name, issuer: named.issuer };
-      throw e;
+      const issued = await this.#run(req, ctx, learned);
+      return { ...learned, ok: true, issued };
+    } catch (error) {
+      return { ...learned, ok: false, error };
     }
-    trail.identity = identity;
+  }
+
+  async #run(req: TokenRequest, ctx: ExchangeContext, learned: Learned): Promise<IssuedToken> {
+    const verification = await this.#d.verifier.check(req.subjectToken);
+    if (!verification.ok) {
+      // For audit and metrics of the failure: a configured provider's name and issuer only, never token content.
+      if (verification.provider) learned.provider = verification.provider;
+      throw verification.error;
+    }
+    const { identity } = verification;
+    learned.provider = { name: identity.provider, issuer: identity.issuer };
+    learned.identity = identity;
 
     const decision = decide(
       this.#d.policies(),
@@ -84,7 +85,7 @@ export class ExchangeService {
       },
       this.#d.limits,
     );
-    trail.decision = decision;
+    learned.decision = decision;
     if (!decision.allow)
       throw new BrokerError(DENY_KIND[decision.code], { reason: decision.reason, detail: decision.detail });
     const { grant } = decision;
@@ -127,14 +128,11 @@ export class ExchangeService {
     ) {
       throw badToken("jwt.replayed", "single-use token was already exchanged");
     }
-    const result =
-      req.requestedTokenType === TOKEN_TYPE.jwt &&
+    return req.requestedTokenType === TOKEN_TYPE.jwt &&
       issued.issuedTokenType === TOKEN_TYPE.accessToken &&
       grant.target.kind === "jwt"
-        ? { ...issued, issuedTokenType: TOKEN_TYPE.jwt }
-        : issued;
-    trail.issued = result;
-    return result;
+      ? { ...issued, issuedTokenType: TOKEN_TYPE.jwt }
+      : issued;
   }
 
   async #rateLimit(grant: Grant, identity: VerifiedIdentity): Promise<void> {

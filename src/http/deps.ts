@@ -1,10 +1,8 @@
 import type { AuditSink } from "../audit/event.ts";
-import type { ExchangeService } from "../exchange/service.ts";
-import type { BrokerTokenVerifier } from "../identity/broker-token.ts";
-import type { Provider } from "../identity/verifier.ts";
+import type { Exchanger } from "../exchange/outcome.ts";
+import type { BrokerTokenCheck } from "../identity/broker-token.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { PolicySet } from "../policy/policy-set.ts";
 import type { Revoker } from "../revocation/types.ts";
 import type { JwksPublisher } from "../signing/broker-keys.ts";
 import type { Clock } from "../util/clock.ts";
@@ -19,14 +17,30 @@ export interface Readiness {
   components: Record<string, ComponentState>;
 }
 
+/** What discovery says about the serving policy set (policy/policy-set.ts PolicySet implements it). */
+export interface PolicyCatalogue {
+  scopesSupported(): string[];
+  grantedClaims(): string[];
+}
+
+/** A trusted issuer as discovery sees it: the algorithms its assertions may use. */
+export interface AssertionIssuer {
+  algorithms: readonly string[];
+}
+
+/** Is this an active broker JWT (identity/broker-token.ts BrokerTokenVerifier implements it)? */
+export interface ActiveTokenCheck {
+  active(token: string): Promise<BrokerTokenCheck>;
+}
+
 /** Everything the HTTP app needs, passed in: tests build the app with fakes in one line. */
 export interface AppDeps {
   issuer: string;
   verboseErrors: boolean;
-  exchange: ExchangeService;
+  exchange: Exchanger;
   keys: () => JwksPublisher;
-  policies: () => PolicySet;
-  providers: () => readonly Provider[];
+  policies: () => PolicyCatalogue;
+  providers: () => readonly AssertionIssuer[];
   readiness: () => Readiness;
   metrics: Metrics;
   audit: AuditSink;
@@ -40,7 +54,7 @@ export interface AppDeps {
   /** Deadline for one /token request's upstream minting calls, counted from its arrival (issuer key fetches have their own 5 s bound). */
   requestTimeoutMs: number;
   /** Checks the broker's own JWTs (signature, expiry, deny-list) for /introspect. */
-  brokerTokens: BrokerTokenVerifier;
+  brokerTokens: ActiveTokenCheck;
   /** Asked in order by /revoke (CONTRACT §10): broker JWTs, database passwords, GitHub tokens. */
   revokers: readonly Revoker[];
 }

@@ -1,15 +1,14 @@
 import { BrokerError } from "../errors.ts";
+import type { Reason } from "../reasons.ts";
 
 /** CONTRACT §2: a /token body over 64 KiB is refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 /** More distinct parameters than any grant defines is a malformed request, not something to iterate over. */
 export const MAX_PARAMETERS = 32;
 
-const invalid = (reason: string, detail: string) => new BrokerError("invalid_request", { reason, detail });
+const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_request", { reason, detail });
 
-export class BodyTooLarge extends Error {
-  override name = "BodyTooLarge";
-}
+const tooLarge = () => new BrokerError("too_large", { reason: "request.too_large" });
 
 /** RFC 6749 §4.1.3 / Appendix B: the token endpoint takes application/x-www-form-urlencoded only. */
 export function isFormContentType(header: string | undefined): boolean {
@@ -29,7 +28,7 @@ export async function readBodyCapped(
   max: number = MAX_BODY_BYTES,
 ): Promise<string> {
   if (declared !== undefined) {
-    if (!/^\d+$/.test(declared) || Number(declared) > max) throw new BodyTooLarge();
+    if (!/^\d+$/.test(declared) || Number(declared) > max) throw tooLarge();
     return req.text();
   }
   if (!req.body) return "";
@@ -37,7 +36,7 @@ export async function readBodyCapped(
   let total = 0;
   for await (const chunk of req.body) {
     total += chunk.byteLength;
-    if (total > max) throw new BodyTooLarge();
+    if (total > max) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString("utf8");

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { BrokerError } from "../errors.ts";
+import type { Reason } from "../reasons.ts";
 import type { AppEnv } from "./deps.ts";
-import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "./form.ts";
+import { Form, isFormContentType, readBodyCapped } from "./form.ts";
 import { requestHeader } from "./node-request.ts";
 import { toWireError } from "./oauth-error.ts";
 
@@ -43,21 +44,8 @@ export function lifecycleError(
   c: Context<AppEnv>,
   e: unknown,
   verbose: boolean,
-): { response: Response; status: number; reason: string } {
+): { response: Response; status: number; reason: Reason } {
   const requestId = c.get("requestId");
-  if (e instanceof BodyTooLarge) {
-    return {
-      status: 413,
-      reason: "request.too_large",
-      response: c.json(
-        {
-          error: "invalid_request",
-          error_description: `request body exceeds 64 KiB (request id ${requestId})`,
-        },
-        413,
-      ),
-    };
-  }
   const wire = toWireError(e, undefined, requestId, verbose);
   if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
   return {

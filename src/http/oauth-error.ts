@@ -12,6 +12,7 @@ export interface WireError {
 const DESCRIPTION: Record<ErrorKind, string> = {
   invalid_request: "the request is malformed",
   unsupported_grant_type: "the grant type is not supported",
+  too_large: "request body exceeds 64 KiB",
   bad_subject_token: "the presented token is invalid or not admitted by any policy",
   invalid_client: "client authentication failed",
   invalid_target: "the identity may not obtain a token for the requested target",
@@ -43,6 +44,8 @@ function code(kind: ErrorKind, grant: GrantType | undefined): Pick<WireError, "s
       return { status: 503, error: "temporarily_unavailable" };
     case "server_error":
       return { status: 500, error: "server_error" };
+    case "too_large":
+      return { status: 413, error: "invalid_request" };
     default:
       return { status: 400, error: kind };
   }

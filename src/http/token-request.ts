@@ -2,9 +2,10 @@ import { BrokerError } from "../errors.ts";
 import { CLIENT_ASSERTION_TYPE_JWT, GRANT, type GrantType, type TokenRequest } from "../exchange/request.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
 import { SCOPE_TOKEN } from "../policy/schema.ts";
+import type { Reason } from "../reasons.ts";
 import type { Form } from "./form.ts";
 
-const invalid = (reason: string, detail: string) => new BrokerError("invalid_request", { reason, detail });
+const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_request", { reason, detail });
 
 /** RFC 8693 §3: the subject token types a JWT may be presented as. */
 const SUBJECT_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken];

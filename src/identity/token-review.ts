@@ -1,6 +1,6 @@
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { BrokerError } from "../errors.ts";
-import { callUpstream } from "../mint/upstream-call.ts";
+import { callUpstream } from "../upstream/call.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 import type { TokenReviewer, TokenReviewResult } from "./types.ts";
 

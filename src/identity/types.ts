@@ -13,6 +13,17 @@ export interface VerifiedIdentity {
   tokenSha256: string;
 }
 
+/** A configured provider by name and issuer: what audit and metrics may say about an unverified token. */
+export interface ProviderRef {
+  name: string;
+  issuer: string;
+}
+
+/** The verify stage's result: the identity, or the failure plus the provider the token named (if configured). */
+export type Verification =
+  | { ok: true; identity: VerifiedIdentity }
+  | { ok: false; error: unknown; provider?: ProviderRef };
+
 /**
  * Validates a service-account token through the Kubernetes TokenReview API, for clusters whose issuer is not
  * publicly reachable (CONTRACT §4 `providers[].kubernetes.tokenReview`). Implemented by an adapter in

@@ -4,8 +4,8 @@ import { type Clock, epochSeconds } from "../util/clock.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { checkRegisteredClaims } from "./claims.ts";
 import type { ProviderKeySource } from "./jwks.ts";
-import { parseCompactJws } from "./jws.ts";
-import type { TokenReviewer, VerifiedIdentity } from "./types.ts";
+import { type ParsedJws, parseCompactJws } from "./jws.ts";
+import type { TokenReviewer, Verification, VerifiedIdentity } from "./types.ts";
 
 /** One trusted issuer: its keys, algorithm allowlist and accepted audiences. */
 export interface Provider {
@@ -45,12 +45,34 @@ export class IdentityVerifier {
     return this.#o.providers;
   }
 
+  /** Verifies `token` or throws the BrokerError that says why. */
   async verify(token: string): Promise<VerifiedIdentity> {
-    const jws = parseCompactJws(token);
-    // Selecting by iss before verification is safe: the key set is then fixed to that provider's JWKS, so a key
-    // of provider B can never verify a token naming provider A. An unknown issuer causes no outbound request.
-    const provider = typeof jws.payload.iss === "string" ? this.#byIssuer.get(jws.payload.iss) : undefined;
-    if (!provider) throw badToken("jwt.unknown_issuer", "no provider has this issuer");
+    const v = await this.check(token);
+    if (!v.ok) throw v.error;
+    return v.identity;
+  }
+
+  /**
+   * Verifies `token` and reports what was learned either way: on failure, the configured provider the token named
+   * (its name and issuer, for audit and metrics of the failure; never token content, never trust).
+   */
+  async check(token: string): Promise<Verification> {
+    let provider: Provider | undefined;
+    try {
+      const jws = parseCompactJws(token);
+      // Selecting by iss before verification is safe: the key set is then fixed to that provider's JWKS, so a key
+      // of provider B can never verify a token naming provider A. An unknown issuer causes no outbound request.
+      provider = typeof jws.payload.iss === "string" ? this.#byIssuer.get(jws.payload.iss) : undefined;
+      if (!provider) throw badToken("jwt.unknown_issuer", "no provider has this issuer");
+      return { ok: true, identity: await this.#verifyWith(provider, jws, token) };
+    } catch (error) {
+      return provider
+        ? { ok: false, error, provider: { name: provider.name, issuer: provider.issuer } }
+        : { ok: false, error };
+    }
+  }
+
+  async #verifyWith(provider: Provider, jws: ParsedJws, token: string): Promise<VerifiedIdentity> {
     // RFC 8725 §3.1: the algorithm must be on the provider's allowlist (never none or HS*).
     if (!provider.algorithms.includes(jws.header.alg))
       throw badToken("jwt.alg_not_allowed", "alg is not allowed");
@@ -82,11 +104,6 @@ export class IdentityVerifier {
       expiresAt: registered.exp,
       tokenSha256: sha256Hex(token),
     };
-  }
-
-  /** The configured provider an (unverified) token names, for metrics and audit of failures; never for trust. */
-  providerForIssuer(iss: unknown): Provider | undefined {
-    return typeof iss === "string" ? this.#byIssuer.get(iss) : undefined;
   }
 
   async #review(provider: Provider, reviewer: TokenReviewer, token: string, sub: unknown): Promise<void> {

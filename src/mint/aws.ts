@@ -9,13 +9,14 @@ import {
 } from "@aws-sdk/client-sts";
 import { BrokerError } from "../errors.ts";
 import type { Grant, RenderedAws } from "../policy/types.ts";
+import type { Reason } from "../reasons.ts";
+import { callUpstream } from "../upstream/call.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
 import type { TokenSigner } from "./signer.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { callUpstream } from "./upstream-call.ts";
 
 /**
  * AWS target (CONTRACT §5 `aws`): STS credentials, answered as a `credential_process` document.
@@ -199,7 +200,7 @@ export function defaultSessionName(policy: string, subject: string): string {
   return `${safe.slice(0, 55)}.${hash}`;
 }
 
-const invalid = (reason: string, detail: string) => new BrokerError("invalid_target", { reason, detail });
+const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_target", { reason, detail });
 
 /** Session tag keys and values: Unicode letters, digits, white space and _ . : / = + - @ (IAM character limits). */
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;

@@ -1,10 +1,10 @@
 import { IAMCredentialsClient } from "@google-cloud/iam-credentials";
 import { BrokerError } from "../errors.ts";
+import { callUpstream } from "../upstream/call.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { callUpstream } from "./upstream-call.ts";
 
 /**
  * GCP target (CONTRACT §5 `gcp`): a Google OAuth access token for a service account, from the IAM Service

@@ -1,9 +1,9 @@
 import { CoreV1Api, type KubeConfig, type V1TokenRequestStatus } from "@kubernetes/client-node";
 import { BrokerError } from "../errors.ts";
+import { callUpstream } from "../upstream/call.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
-import { callUpstream } from "./upstream-call.ts";
 
 /**
  * Kubernetes target (CONTRACT §5 `kubernetes`): a service-account token from the TokenRequest API

@@ -1,3 +1,4 @@
+import type { Reason } from "../reasons.ts";
 import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
 import { lookupClaim } from "./pointer.ts";
 import type { PolicySet } from "./policy-set.ts";
@@ -57,7 +58,7 @@ const DENY_PRIORITY: Record<DenyCode, number> = {
   invalid_target: 2,
   invalid_scope: 3,
 };
-const DENY_REASON: Record<DenyCode, string> = {
+const DENY_REASON: Record<DenyCode, Reason> = {
   no_policy: "policy.no_match",
   template: "policy.template_claim_missing",
   invalid_target: "policy.target_not_allowed",

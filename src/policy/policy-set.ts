@@ -58,6 +58,13 @@ export class PolicySet {
       for (const t of p.targets.values()) for (const s of t.allowedScopes) all.add(s);
     return [...all].sort();
   }
+
+  /** Names of the claims policies template into issued tokens (part of OIDC `claims_supported`). */
+  grantedClaims(): string[] {
+    const all = new Set<string>();
+    for (const p of this.policies) for (const [name] of p.claims) all.add(name);
+    return [...all];
+  }
 }
 
 function buildIndex(policies: CompiledPolicy[]): ProviderIndex {

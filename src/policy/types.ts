@@ -1,3 +1,4 @@
+import type { Reason } from "../reasons.ts";
 import type { AwsTargetSpec, GcpTargetSpec, KubernetesTargetSpec } from "./schema.ts";
 
 /** What a request asks for, as the decision sees it (all wire parsing already done). */
@@ -64,4 +65,4 @@ export type DenyCode = "no_policy" | "invalid_target" | "invalid_scope" | "templ
 
 export type Decision =
   | { allow: true; grant: Grant; trace: PolicyTrace[] }
-  | { allow: false; code: DenyCode; reason: string; detail: string; trace: PolicyTrace[] };
+  | { allow: false; code: DenyCode; reason: Reason; detail: string; trace: PolicyTrace[] };

@@ -1,6 +1,6 @@
 import { BrokerError } from "../errors.ts";
-import { callUpstream } from "../mint/upstream-call.ts";
-import type { UpstreamTarget } from "../mint/upstream-errors.ts";
+import { callUpstream } from "../upstream/call.ts";
+import type { UpstreamTarget } from "../upstream/errors.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 
 export interface KmsCallOptions {

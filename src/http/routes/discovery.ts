@@ -32,7 +32,7 @@ export function oauthMetadataRoute(deps: AppDeps) {
 export function openidConfigurationRoute(deps: AppDeps) {
   return (c: Context) => {
     const claims = new Set<string>(RESERVED_CLAIMS);
-    for (const p of deps.policies().policies) for (const [name] of p.claims) claims.add(name);
+    for (const name of deps.policies().grantedClaims()) claims.add(name);
     claims.add(AWS_TAGS_CLAIM);
     claims.add(AWS_SOURCE_IDENTITY_CLAIM);
     return c.json({

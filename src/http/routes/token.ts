@@ -1,11 +1,11 @@
 import type { Context } from "hono";
 import { exchangeAuditEvent } from "../../audit/exchange-event.ts";
 import { BrokerError } from "../../errors.ts";
+import type { ExchangeOutcome } from "../../exchange/outcome.ts";
 import type { GrantType, TokenRequest } from "../../exchange/request.ts";
-import type { ExchangeTrail } from "../../exchange/service.ts";
 import type { IssuedToken } from "../../mint/types.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
-import { BodyTooLarge, Form, isFormContentType, readBodyCapped } from "../form.ts";
+import { Form, isFormContentType, readBodyCapped } from "../form.ts";
 import { requestHeader, socketAddress } from "../node-request.ts";
 import { toWireError } from "../oauth-error.ts";
 import { parseGrantType, parseTokenRequest } from "../token-request.ts";
@@ -34,74 +34,68 @@ function successBody(t: IssuedToken) {
   };
 }
 
-/** POST /token: parse → verify → decide → mint → respond, audited from `finally` on every path. */
+/** What the route parses before the exchange: a failure here is an outcome like any other. */
+async function parse(
+  c: Context<AppEnv>,
+  sourceIp: string | undefined,
+  parsed: Parsed,
+): Promise<TokenRequest> {
+  if (!isFormContentType(requestHeader(c, "content-type"))) {
+    throw new BrokerError("invalid_request", {
+      reason: "request.content_type",
+      detail: "content type is not form-urlencoded",
+    });
+  }
+  const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
+  parsed.grant = parseGrantType(form);
+  return parseTokenRequest(form, parsed.grant, sourceIp);
+}
+
+interface Parsed {
+  grant?: GrantType;
+}
+
+/** POST /token: parse → exchange → respond, then audit and count the outcome (every exit path). */
 export function tokenRoute(deps: AppDeps) {
   return async (c: Context<AppEnv>) => {
     const started = performance.now();
     const requestId = c.get("requestId");
-    const trail: ExchangeTrail = {};
-    let grant: GrantType | undefined;
-    let request: TokenRequest | undefined;
-    let status = 200;
-    let errorCode: string | undefined;
-    let failure: unknown;
     const sourceIp = deps.clientIp(socketAddress(c), requestHeader(c, "x-forwarded-for"));
+    const parsed: Parsed = {};
+    let request: TokenRequest | undefined;
+    let outcome: ExchangeOutcome;
     try {
-      if (!isFormContentType(requestHeader(c, "content-type"))) {
-        throw new BrokerError("invalid_request", {
-          reason: "request.content_type",
-          detail: "content type is not form-urlencoded",
-        });
-      }
-      const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
-      grant = parseGrantType(form);
-      request = parseTokenRequest(form, grant, sourceIp);
-      const issued = await deps.exchange.exchange(
-        request,
-        deadline(requestId, deps.requestTimeoutMs, started),
-        trail,
-      );
-      return c.json(successBody(issued), 200);
-    } catch (e) {
-      failure = e;
-      if (e instanceof BodyTooLarge) {
-        status = 413;
-        errorCode = "invalid_request";
-        return c.json(
-          {
-            error: "invalid_request",
-            error_description: `request body exceeds 64 KiB (request id ${requestId})`,
-          },
-          413,
-        );
-      }
-      if (!(e instanceof BrokerError))
-        deps.logger.error({ err: e, request_id: requestId }, "token request failed");
-      const wire = toWireError(e, grant, requestId, deps.verboseErrors);
-      status = wire.status;
-      errorCode = wire.error;
-      if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
-      return c.json({ error: wire.error, error_description: wire.description }, wire.status);
-    } finally {
-      const event = exchangeAuditEvent({
-        requestId,
-        started,
-        status,
-        grant,
-        request,
-        trail,
-        failure,
-        sourceIp,
-      });
-      deps.audit.write(event);
-      const result = errorCode ?? "allow";
-      deps.metrics.exchanges.inc({
-        result,
-        provider: trail.identity?.provider ?? trail.claimedProvider?.name ?? "none",
-        policy: event.policy ?? "none",
-        target: event.decision === "allow" ? (event.audience ?? "none") : "none",
-      });
-      deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
+      request = await parse(c, sourceIp, parsed);
+      outcome = await deps.exchange.exchange(request, deadline(requestId, deps.requestTimeoutMs, started));
+    } catch (error) {
+      outcome = { ok: false, error };
     }
+    const { grant } = parsed;
+    let response: Response;
+    let status: number;
+    let result: string;
+    if (outcome.ok) {
+      status = 200;
+      result = "allow";
+      response = c.json(successBody(outcome.issued), 200);
+    } else {
+      if (!(outcome.error instanceof BrokerError))
+        deps.logger.error({ err: outcome.error, request_id: requestId }, "token request failed");
+      const wire = toWireError(outcome.error, grant, requestId, deps.verboseErrors);
+      status = wire.status;
+      result = wire.error;
+      if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
+      response = c.json({ error: wire.error, error_description: wire.description }, wire.status);
+    }
+    const event = exchangeAuditEvent({ requestId, started, status, grant, request, outcome, sourceIp });
+    deps.audit.write(event);
+    deps.metrics.exchanges.inc({
+      result,
+      provider: outcome.provider?.name ?? "none",
+      policy: event.policy ?? "none",
+      target: event.decision === "allow" ? (event.audience ?? "none") : "none",
+    });
+    deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
+    return response;
   };
 }

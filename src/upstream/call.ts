@@ -1,6 +1,6 @@
 import type { BrokerError } from "../errors.ts";
 import { abortable, type RetryPolicy, withRetry } from "../util/retry.ts";
-import { isRetryableUpstream, type UpstreamTarget, upstreamError } from "./upstream-errors.ts";
+import { isRetryableUpstream, type UpstreamTarget, upstreamError } from "./errors.ts";
 
 /**
  * One upstream call as every adapter makes it: bounded retries with jittered backoff on throttling, 5xx and network

@@ -1,0 +1,100 @@
+import type { UpstreamTarget } from "./upstream/errors.ts";
+
+/**
+ * Every reason code an exchange can end with (CONTRACT §7 audit `reason`), in one table. Audit events and logs
+ * carry these verbatim and dashboards key on them, so each is a stable wire name: add, never rename. The value is
+ * what the code means, for a reader of an audit line.
+ */
+export const REASONS = {
+  granted: "a credential was issued",
+  internal: "an unexpected failure (the operational log has it under the request id)",
+
+  "request.content_type": "the body is not application/x-www-form-urlencoded",
+  "request.too_large": "the body exceeds 64 KiB",
+  "request.too_many_parameters": "more distinct parameters than any grant defines",
+  "request.repeated_parameter": "a single-valued parameter appears twice",
+  "request.missing_parameter": "a required parameter is missing or empty",
+  "request.unsupported_grant_type": "grant_type is none of the three supported grants",
+  "request.unsupported_token_type": "subject_token_type or requested_token_type is not supported",
+  "request.actor_token": "an actor token was sent (delegation is not supported)",
+  "request.invalid_resource": "resource is not an absolute URI without a fragment",
+  "request.missing_target": "neither audience nor resource was sent",
+  "request.multiple_targets": "audience and resource name more than one target",
+  "request.malformed_scope": "scope is not a list of scope tokens",
+  "client.authentication": "client_credentials without a JWT client assertion",
+
+  "jwt.too_large": "the subject token exceeds 16 KiB",
+  "jwt.malformed": "not a compact JWS of JSON objects in canonical base64url",
+  "jwt.encrypted": "a JWE was presented",
+  "jwt.unsigned": "the token carries no signature",
+  "jwt.embedded_key": "the header carries a key or key URL (jku, x5u, jwk, x5c)",
+  "jwt.crit": "the header lists a critical extension",
+  "jwt.b64": "the header asks for an unencoded payload",
+  "jwt.unknown_issuer": "no configured provider has this issuer",
+  "jwt.alg_not_allowed": "alg is not on the provider's allowlist",
+  "jwt.unknown_key": "no key of the provider matches kid and alg",
+  "jwt.bad_signature": "the signature does not verify",
+  "jwt.iss_mismatch": "iss differs from the provider's issuer",
+  "jwt.exp_missing": "exp is missing",
+  "jwt.exp_invalid": "exp is not a number",
+  "jwt.expired": "the token has expired",
+  "jwt.nbf_invalid": "nbf is not a number",
+  "jwt.not_yet_valid": "nbf is in the future",
+  "jwt.iat_invalid": "iat is not a number",
+  "jwt.iat_future": "iat is in the future",
+  "jwt.aud_invalid": "aud is not a string or a list of strings",
+  "jwt.aud_mismatch": "no aud is accepted by the provider",
+  "jwt.sub_invalid": "sub is missing or not a non-empty string",
+  "jwt.jti_invalid": "jti is not a string",
+  "jwt.jti_missing": "a single-use policy admitted a token without jti",
+  "jwt.replayed": "a single-use token was already exchanged",
+  "jwt.review_rejected": "TokenReview did not authenticate the token",
+  "jwt.review_mismatch": "TokenReview named another user than sub",
+
+  "policy.no_match": "no policy admits the identity",
+  "policy.template_claim_missing": "a grant template names a claim the token lacks",
+  "policy.target_not_allowed": "the admitting policy does not grant the requested target",
+  "policy.scope_not_allowed": "a requested scope is not granted for the target",
+  "policy.rate_limited": "the policy's rate limit for this subject is exhausted",
+  "target.unconfigured": "the grant's target kind has no minter configured",
+
+  "jwks.unavailable": "the issuer's keys cannot be fetched and none are cached",
+  "tokenreview.unavailable": "the Kubernetes API did not answer a TokenReview",
+  "store.unavailable": "the replay or rate-limit store is unreachable",
+  "aws.session_name_invalid": "the templated RoleSessionName breaks an STS rule",
+  "aws.session_tags_invalid": "templated session tags break an STS rule",
+  "aws.source_identity_invalid": "the templated SourceIdentity breaks an STS rule",
+  "aws.session_policy_invalid": "the session policy breaks an STS rule",
+  "kubernetes.unknown_cluster": "the grant names a cluster that is not configured",
+  "upstream.kubernetes.token_review_refused": "the broker may not create TokenReviews",
+  "signing.kms.unusable_key": "the configured KMS key cannot sign with the configured algorithm",
+
+  "request.parameter_too_long": "a token parameter exceeds 16 KiB",
+  "introspect.answered": "an introspection answer was given",
+  "introspect.no_bearer": "the introspecting caller sent no bearer token",
+  "introspect.bearer_not_for_broker": "the caller's token is not a broker access token for the broker",
+  "introspect.bearer_malformed": "the caller's bearer token is malformed",
+  "introspect.bearer_foreign": "the caller's bearer token was not issued by this broker",
+  "introspect.bearer_bad_signature": "the caller's bearer token signature does not verify",
+  "introspect.bearer_expired": "the caller's bearer token has expired",
+  "introspect.bearer_not_yet_valid": "the caller's bearer token is not valid yet",
+  "introspect.bearer_revoked": "the caller's bearer token was revoked",
+  "introspect.insufficient_scope": "the caller's token lacks the introspection scope",
+  "introspect.inactive_malformed": "the token asked about is malformed",
+  "introspect.inactive_foreign": "the token asked about was not issued by this broker",
+  "introspect.inactive_bad_signature": "the token asked about has a bad signature",
+  "introspect.inactive_expired": "the token asked about has expired",
+  "introspect.inactive_not_yet_valid": "the token asked about is not valid yet",
+  "introspect.inactive_revoked": "the token asked about was revoked",
+  "revoke.revoked": "a revoker recognised and revoked the token",
+  "revoke.unknown_token": "no revoker recognised the token (RFC 7009 §2.2: still 200)",
+} as const;
+
+/** How an upstream call ended when it failed: one family per upstream target (upstream/errors.ts). */
+export const UPSTREAM_REASONS = {
+  unavailable: "the upstream is throttling, down or past the request deadline (503)",
+  refused: "the upstream refused the target: permission, not found or invalid input",
+  error: "the upstream failed otherwise, including rejecting the broker's own credentials",
+} as const;
+
+export type Reason = keyof typeof REASONS | `upstream.${UpstreamTarget}.${keyof typeof UPSTREAM_REASONS}`;
