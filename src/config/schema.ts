@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IpParseError, parseCidr } from "../util/ip.ts";
 import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
 import { resolveKmsStatuses, signingKmsEntrySchema } from "./kms-schema.ts";
 
@@ -28,6 +29,16 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export type VerifyAlgorithm = (typeof VERIFY_ALGORITHMS)[number];
 
 const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** An address or CIDR through the same strict parser as policies' `sourceCidrs` (no `010.0.0.1`, no `10.1/16`). */
+const cidrString = z.string().superRefine((text, ctx) => {
+  try {
+    parseCidr(text);
+  } catch (e) {
+    if (!(e instanceof IpParseError)) throw e;
+    ctx.addIssue({ code: "custom", message: e.message });
+  }
+});
 
 const providerSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-'"),
@@ -88,7 +99,7 @@ export const configSchema = z.strictObject({
   http: z
     .strictObject({
       /** Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the socket address is the client. */
-      trustedProxies: z.array(z.string()).default([]),
+      trustedProxies: z.array(cidrString).default([]),
     })
     .prefault({}),
   providers: z.array(providerSchema).default([]),
