@@ -125,6 +125,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     providers = await createProviders(config, {
       clock,
       metrics,
+      logger,
       ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
       ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
     });

@@ -1,4 +1,11 @@
-import { type Cidr, type IpAddress, inRanges, parseCidr, parseForwardedHop, parseIpAddress } from "../util/ip.ts";
+import {
+  type Cidr,
+  type IpAddress,
+  inRanges,
+  parseCidr,
+  parseForwardedHop,
+  parseIpAddress,
+} from "../util/ip.ts";
 
 /**
  * The client address for `access.sourceCidrs` and audit: the socket peer, unless that peer is a configured trusted

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { BrokerError, badToken } from "../errors.ts";
 import { keyFitsAlgorithm } from "../jose/jwa.ts";
+import { publicJwkProblem } from "../jose/jwk-validate.ts";
 import type { Clock } from "../util/clock.ts";
 import { FetchError, type FetchLimits, fetchJson } from "./fetch.ts";
 
@@ -47,7 +48,23 @@ export interface ProviderKeySourceOptions {
   policy?: KeyCachePolicy;
   fetchImpl?: typeof fetch;
   onFetch?: (result: "ok" | "error") => void;
+  /** A key of the fetched JWKS failed validation and was dropped (the rest stay usable). No key material. */
+  onKeyRejected?: (rejection: KeyRejection) => void;
 }
+
+export interface KeyRejection {
+  provider: string;
+  /** The key's `kid`, cut to 64 characters (it comes from the issuer). */
+  kid: string | undefined;
+  reason: string;
+}
+
+/**
+ * A token without `kid` is tried against at most this many keys that fit its `alg` (type, curve, size, `use`,
+ * `alg`), in JWKS order; a token signed by any later key is refused. Bounds the CPU one request can cost
+ * (an RSA-16384 verify is ~10 ms) while an issuer that omits `kid` in a small JWKS keeps working.
+ */
+export const MAX_KIDLESS_CANDIDATES = 3;
 
 const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
   RSA: ["kty", "n", "e"],
@@ -55,21 +72,30 @@ const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
   OKP: ["kty", "crv", "x"],
 };
 
-/** Imports the public part of one JWK, or undefined when it is not a usable signature key (RFC 7517 §4). */
-function importJwk(jwk: unknown): CachedKey | undefined {
-  if (typeof jwk !== "object" || jwk === null) return undefined;
+type Imported = CachedKey | { rejected: string; kid: string | undefined } | undefined;
+
+/**
+ * Imports the public part of one JWK: undefined when it is not meant for signatures (RFC 7517 §4.2/§4.3: `use`
+ * other than sig, `key_ops` without verify — skipped silently), `rejected` when it claims to be a signature key
+ * but is malformed or unsafe (logged and counted by the caller).
+ */
+function importJwk(jwk: unknown): Imported {
+  if (typeof jwk !== "object" || jwk === null) return { rejected: "not a JSON object", kid: undefined };
   const j = jwk as Record<string, unknown>;
-  const members = typeof j.kty === "string" ? PUBLIC_MEMBERS[j.kty] : undefined;
-  if (!members) return undefined;
+  const kid = typeof j.kid === "string" ? j.kid.slice(0, 64) : undefined;
   if (j.use !== undefined && j.use !== "sig") return undefined;
   if (j.key_ops !== undefined && !(Array.isArray(j.key_ops) && j.key_ops.includes("verify")))
     return undefined;
+  const members = typeof j.kty === "string" ? PUBLIC_MEMBERS[j.kty] : undefined;
+  if (!members) return { rejected: "unsupported kty", kid };
   const pub: Record<string, string> = {};
   for (const m of members) {
     const v = j[m];
-    if (typeof v !== "string") return undefined;
+    if (typeof v !== "string") return { rejected: `member ${m} is missing or not a string`, kid };
     pub[m] = v;
   }
+  const problem = publicJwkProblem(pub);
+  if (problem !== undefined) return { rejected: problem, kid };
   try {
     return {
       kid: typeof j.kid === "string" ? j.kid : undefined,
@@ -77,7 +103,7 @@ function importJwk(jwk: unknown): CachedKey | undefined {
       key: createPublicKey({ key: pub, format: "jwk" }),
     };
   } catch {
-    return undefined;
+    return { rejected: "node:crypto refused the key", kid };
   }
 }
 
@@ -153,10 +179,11 @@ export class ProviderKeySource {
   }
 
   #select(kid: string | undefined, alg: string): KeyObject[] {
-    return this.#keys
+    const fitting = this.#keys
       .filter((k) => (kid === undefined || k.kid === kid) && (k.alg === undefined || k.alg === alg))
       .filter((k) => keyFitsAlgorithm(k.key, alg))
       .map((k) => k.key);
+    return kid === undefined ? fitting.slice(0, MAX_KIDLESS_CANDIDATES) : fitting;
   }
 
   #refreshUnlessBackingOff(now: number): Promise<void> {
@@ -178,10 +205,15 @@ export class ProviderKeySource {
       const doc = await fetchJson(jwksUri, this.#o.limits, this.#o.fetchImpl);
       const list = (doc as { keys?: unknown })?.keys;
       if (!Array.isArray(list)) throw new FetchError("JWKS has no keys array");
-      this.#keys = list
-        .slice(0, this.#policy.maxKeys)
-        .map(importJwk)
-        .filter((k) => k !== undefined);
+      const keys: CachedKey[] = [];
+      for (const jwk of list.slice(0, this.#policy.maxKeys)) {
+        const imported = importJwk(jwk);
+        if (imported === undefined) continue;
+        if ("rejected" in imported) {
+          this.#o.onKeyRejected?.({ provider: this.#o.name, kid: imported.kid, reason: imported.rejected });
+        } else keys.push(imported);
+      }
+      this.#keys = keys;
       this.#fetchedAt = this.#o.clock();
       this.#lastError = undefined;
       this.#o.onFetch?.("ok");

@@ -6,6 +6,7 @@ export interface Metrics {
   exchanges: Counter<"result" | "provider" | "policy" | "target">;
   exchangeSeconds: Histogram<"result">;
   jwksFetches: Counter<"provider" | "result">;
+  jwksKeysRejected: Counter<"provider">;
   policyReloads: Counter<"result">;
   policiesLoaded: Gauge;
   storeErrors: Counter<"operation">;
@@ -33,6 +34,12 @@ export function createMetrics(): Metrics {
       name: "wif_broker_jwks_fetches_total",
       help: "Discovery/JWKS fetches by provider and result",
       labelNames: ["provider", "result"],
+      registers,
+    }),
+    jwksKeysRejected: new Counter({
+      name: "wif_broker_jwks_keys_rejected_total",
+      help: "JWKS keys dropped by validation (degenerate RSA exponent, off-curve EC point, wrong lengths, …)",
+      labelNames: ["provider"],
       registers,
     }),
     policyReloads: new Counter({

@@ -3,6 +3,7 @@ import { DEFAULT_VERIFY_ALGORITHMS } from "../config/schema.ts";
 import { DEFAULT_FETCH_LIMITS } from "../identity/fetch.ts";
 import { type KeyCachePolicy, ProviderKeySource } from "../identity/jwks.ts";
 import type { Provider } from "../identity/verifier.ts";
+import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Clock } from "../util/clock.ts";
 import { loadKubeConfig } from "./targets.ts";
@@ -12,6 +13,7 @@ export interface ProviderWiring {
   metrics: Metrics;
   fetchImpl?: typeof fetch;
   keyCachePolicy?: KeyCachePolicy;
+  logger?: Logger;
 }
 
 /** The trusted issuers of the config, each with its own key source (keys never cross providers). */
@@ -25,6 +27,13 @@ export async function createProviders(config: Config, w: ProviderWiring): Promis
         limits: { ...DEFAULT_FETCH_LIMITS, allowInsecureHttp: p.allowInsecureHttp },
         clock: w.clock,
         onFetch: (result) => w.metrics.jwksFetches.inc({ provider: p.name, result }),
+        onKeyRejected: (r) => {
+          w.metrics.jwksKeysRejected.inc({ provider: p.name });
+          w.logger?.warn(
+            { provider: r.provider, kid: r.kid, reason: r.reason },
+            "JWKS key rejected; the provider's other keys stay in use",
+          );
+        },
         ...(w.fetchImpl ? { fetchImpl: w.fetchImpl } : {}),
         ...(w.keyCachePolicy ? { policy: w.keyCachePolicy } : {}),
       });

@@ -35,7 +35,10 @@ export function parseCidr(text: string): Cidr {
   const addrText = slash === -1 ? text : text.slice(0, slash);
   const prefixText = slash === -1 ? undefined : text.slice(slash + 1);
   const addr = parseIpAddress(addrText);
-  if (!addr) throw new IpParseError(`"${text}" is not an IPv4 or IPv6 address or CIDR (IPv4 as four decimal parts without leading zeros)`);
+  if (!addr)
+    throw new IpParseError(
+      `"${text}" is not an IPv4 or IPv6 address or CIDR (IPv4 as four decimal parts without leading zeros)`,
+    );
   const max = addr.kind() === "ipv4" ? 32 : 128;
   let prefix = max;
   if (prefixText !== undefined) {

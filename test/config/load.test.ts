@@ -70,8 +70,16 @@ describe("config loading (CONTRACT §4)", () => {
       /providers\[1\]\.issuer/,
     ],
     ["a duplicate YAML key", "issuer: https://a.example\nissuer: https://b.example\n", /line 2/],
-    ["an octal-looking trusted proxy", "http: { trustedProxies: [010.0.0.1] }\n", /http\.trustedProxies\[0\].*not an IPv4/],
-    ["a short-form trusted proxy CIDR", 'http: { trustedProxies: ["10.1/16"] }\n', /http\.trustedProxies\[0\]/],
+    [
+      "an octal-looking trusted proxy",
+      "http: { trustedProxies: [010.0.0.1] }\n",
+      /http\.trustedProxies\[0\].*not an IPv4/,
+    ],
+    [
+      "a short-form trusted proxy CIDR",
+      'http: { trustedProxies: ["10.1/16"] }\n',
+      /http\.trustedProxies\[0\]/,
+    ],
     ["a trusted proxy CIDR with host bits", 'http: { trustedProxies: ["10.0.0.1/8"] }\n', /host bits set/],
     ["a YAML alias", "a: &x { port: 1 }\nlisten: *x\n", /alias/i],
   ];
