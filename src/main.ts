@@ -20,7 +20,7 @@ import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
 import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
-import { PolicySource } from "./runtime/policy-source.ts";
+import { PolicySource, providerFacts } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
 import { createReadiness } from "./runtime/readiness.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
@@ -83,8 +83,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const policies = new PolicySource(
     config.policies,
     {
-      knownProviders: new Set(config.providers.map((p) => p.name)),
-      providerIssuers: new Map(config.providers.map((p) => [p.name, p.issuer])),
+      providers: providerFacts(config),
     },
     logger,
     metrics,

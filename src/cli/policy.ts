@@ -5,11 +5,10 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { DEFAULT_TTL_SECONDS, type DecisionLimits, explain } from "../policy/evaluate.ts";
 import { parseFixtureFile, runFixtureCase } from "../policy/fixtures.ts";
-import { lintPolicy } from "../policy/lint.ts";
 import { type CompileResult, compilePolicyFiles, formatProblem } from "../policy/parse.ts";
 import { policySchema } from "../policy/schema.ts";
 import type { Decision } from "../policy/types.ts";
-import { readPolicyFiles } from "../runtime/policy-source.ts";
+import { providerFacts, readPolicyFiles } from "../runtime/policy-source.ts";
 import { CliError, parseFlags } from "./shared.ts";
 
 const USAGE = `Usage:
@@ -32,7 +31,6 @@ interface PolicyContext {
   config: Config | undefined;
   path: string;
   limits: DecisionLimits;
-  providerIssuers: Map<string, string>;
 }
 
 function context(pathArg: string | undefined, configPath: string | undefined): PolicyContext {
@@ -44,12 +42,11 @@ function context(pathArg: string | undefined, configPath: string | undefined): P
     config,
     path,
     limits: { maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, maxTtl) },
-    providerIssuers: new Map((config?.providers ?? []).map((p) => [p.name, p.issuer])),
   };
 }
 
 function compile(ctx: PolicyContext): CompileResult {
-  const known = ctx.config ? { knownProviders: new Set(ctx.config.providers.map((p) => p.name)) } : {};
+  const known = ctx.config ? { providers: providerFacts(ctx.config) } : {};
   return compilePolicyFiles(readPolicyFiles(ctx.path), known);
 }
 
@@ -62,18 +59,20 @@ async function validate(argv: string[]): Promise<number> {
     true,
   );
   const ctx = context(positionals[0], values.config);
-  const { set, problems } = compile(ctx);
+  const { set, problems, findings } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
   let warnings = 0;
   let errors = problems.length;
-  for (const policy of set.policies) {
-    for (const f of lintPolicy(policy.spec, { providerIssuers: ctx.providerIssuers })) {
-      // Lint errors always fail; warnings fail with --strict.
-      const severity = values.strict ? "error" : f.severity;
-      if (severity === "error") errors++;
-      else warnings++;
-      out(`${severity}: ${policy.source.file}: ${policy.name}: ${f.path}: [${f.rule}] ${f.message}`);
+  for (const f of findings) {
+    if (f.acknowledged !== undefined) {
+      out(`acknowledged: ${f.file}: ${f.policy}: ${f.path}: [${f.rule}] ${f.acknowledged}`);
+      continue;
     }
+    // Unacknowledged lint errors are problems above; warnings fail with --strict.
+    const severity = values.strict ? "error" : f.severity;
+    if (severity === "error") errors++;
+    else warnings++;
+    out(`${severity}: ${f.file}: ${f.policy}: ${f.path}: [${f.rule}] ${f.message}`);
   }
   out(`${set.size} ${set.size === 1 ? "policy" : "policies"}, ${errors} error(s), ${warnings} warning(s)`);
   return errors > 0 ? 1 : 0;

@@ -119,7 +119,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     value = parseYaml(text);
   } catch (e) {
     if (!(e instanceof YamlError)) throw e;
-    throw new ConfigError(`${file}: line ${e.line ?? "?"}: ${e.message}`);
+    throw new ConfigError(`${file}: ${e.path ?? `line ${e.line ?? "?"}`}: ${e.message}`);
   }
   return { config: parseConfig(value, file, dirname(file), env), source: file };
 }

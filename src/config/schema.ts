@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CLAIM_TYPES } from "../policy/platforms.ts";
 import { IpParseError, parseCidr } from "../util/ip.ts";
 import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
 import { resolveKmsStatuses, signingKmsEntrySchema } from "./kms-schema.ts";
@@ -47,6 +48,8 @@ const providerSchema = z.strictObject({
   jwksUri: httpUrl.optional(),
   algorithms: z.array(z.enum(VERIFY_ALGORITHMS)).min(1).optional(),
   allowInsecureHttp: z.boolean().default(false),
+  /** CONTRACT §5 "Claim types": JSON types of this provider's claims, over the built-in shape of its platform. */
+  claims: z.record(z.string().min(1), z.enum(CLAIM_TYPES)).optional(),
   kubernetes: z
     .strictObject({
       // TokenReview checks the token against the provider's `audiences`.

@@ -1,6 +1,7 @@
 import { type CompiledAccess, compileAccess } from "./access.ts";
 import { type CompiledCondition, compileCondition } from "./cel.ts";
-import { compileMatcher, type Matcher } from "./matcher.ts";
+import { checkDeclaredType, compileMatcher, type Matcher, MatcherError } from "./matcher.ts";
+import { claimPointer, type DescribedProvider } from "./platforms.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
 import type { TargetSpec, TrustPolicy } from "./schema.ts";
 import { compileTemplate, type Template } from "./template.ts";
@@ -104,14 +105,33 @@ function compileTarget(t: TargetSpec, path: string): CompiledTarget {
   };
 }
 
-export function compilePolicy(policy: TrustPolicy, source: PolicySource): CompiledPolicy {
+/**
+ * `providers` are the policy's providers as the config describes them: their claim shapes type the `match`
+ * literals and the condition (CONTRACT §5 "Claim types"). Unknown providers (no config) declare nothing.
+ */
+export function compilePolicy(
+  policy: TrustPolicy,
+  source: PolicySource,
+  providers: readonly DescribedProvider[] = [],
+): CompiledPolicy {
   const { spec } = policy;
   const match = Object.entries(spec.match).map(([key, input]) =>
     attempt(`spec.match.${key}`, () => {
       if (!isValidPointer(key)) throw new Error(`"${key}" is not a valid JSON Pointer`);
+      for (const p of providers) {
+        const declared = p.shape.get(claimPointer(key));
+        if (declared === undefined) continue;
+        try {
+          checkDeclaredType(input, declared);
+        } catch (e) {
+          if (!(e instanceof MatcherError)) throw e;
+          throw new MatcherError(e.message.replace("this provider", `provider ${p.name}`));
+        }
+      }
       return { key, path: parseClaimKey(key), matcher: compileMatcher(input) };
     }),
   );
+  const shapes = providers.map((p) => ({ provider: p.name, shape: p.shape }));
   const targets = new Map<string, CompiledTarget>();
   spec.grant.targets.forEach((t, i) => {
     const path = `spec.grant.targets[${i}]`;
@@ -127,7 +147,9 @@ export function compilePolicy(policy: TrustPolicy, source: PolicySource): Compil
     providers: typeof spec.provider === "string" ? [spec.provider] : spec.provider,
     match,
     condition:
-      condition === undefined ? undefined : attempt("spec.condition", () => compileCondition(condition)),
+      condition === undefined
+        ? undefined
+        : attempt("spec.condition", () => compileCondition(condition, shapes)),
     access: access === undefined ? undefined : attempt("spec.access", () => compileAccess(access)),
     singleUse: spec.singleUse,
     rateLimit: spec.rateLimit,

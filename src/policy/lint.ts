@@ -1,11 +1,13 @@
 import { compileMatcher } from "./matcher.ts";
+import { type DescribedProvider, describeProvider, PLATFORMS } from "./platforms.ts";
 import { parseClaimKey } from "./pointer.ts";
 import type { MatcherInput, TrustPolicy } from "./schema.ts";
 
 /**
- * `wif-broker policy validate` lint (CONTRACT §5): policies that load fine but admit more than their author
- * meant. One table of rules; each rule is a small function over a pre-digested view of the policy and says
- * what to pin instead. Contract rules are warnings (the CLI turns them into errors with --strict).
+ * Policy lint (CONTRACT §5): policies that compile but admit more than their author meant. One table of rules;
+ * each rule is a small function over a pre-digested view of the policy and says what to pin instead. Errors
+ * (`multi-tenant-unpinned`, `wildcard-only`) keep the policy from loading unless `spec.acknowledge` names the rule
+ * with a reason; warnings are logged at load and fail `validate --strict`. Platform facts live in platforms.ts.
  */
 
 export interface LintFinding {
@@ -14,90 +16,13 @@ export interface LintFinding {
   /** Where in the policy document, e.g. `spec.match.repository`. */
   path: string;
   message: string;
+  /** The `spec.acknowledge` reason, when the policy acknowledges this rule: the finding then does not block. */
+  acknowledged?: string;
 }
 
 export interface LintContext {
   /** Provider name → issuer URL from the config; may be empty, and then a provider's name is all there is. */
   providerIssuers: ReadonlyMap<string, string>;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Platforms
-
-type Platform = "github" | "gitlab" | "google" | "terraform";
-
-interface PlatformInfo {
-  label: string;
-  /** The issuer shared by every customer of the platform. */
-  multiTenantIssuer: string;
-  /** Other issuers of the same platform, scoped to one customer (and so not multi-tenant). */
-  scopedIssuer?: RegExp;
-  /** Claims whose exact value pins the tenant by an ID that is never reused. */
-  tenantPins: readonly string[];
-  pinAdvice: string;
-}
-
-const PLATFORMS: Readonly<Record<Platform, PlatformInfo>> = {
-  github: {
-    label: "GitHub Actions",
-    multiTenantIssuer: "https://token.actions.githubusercontent.com",
-    // GitHub Enterprise Cloud's custom issuer (include_enterprise_slug) and GitHub Enterprise Server.
-    scopedIssuer: /^https:\/\/(token\.actions\.githubusercontent\.com\/[^/]+|[^/]+\/_services\/token)\/?$/,
-    tenantPins: ["repository_owner_id", "repository_id"],
-    pinAdvice: 'match repository_owner_id (and repository_id) exactly, e.g. repository_owner_id: "1342004"',
-  },
-  gitlab: {
-    label: "GitLab.com",
-    multiTenantIssuer: "https://gitlab.com",
-    tenantPins: ["namespace_id", "project_id"],
-    pinAdvice: 'match namespace_id (or project_id) exactly, e.g. namespace_id: "72"',
-  },
-  google: {
-    label: "Google",
-    multiTenantIssuer: "https://accounts.google.com",
-    tenantPins: [
-      "sub",
-      "azp",
-      "email",
-      "google/compute_engine/project_number",
-      "google/compute_engine/project_id",
-    ],
-    pinAdvice: "match sub (the service account's unique ID) or email exactly",
-  },
-  terraform: {
-    label: "HCP Terraform",
-    multiTenantIssuer: "https://app.terraform.io",
-    tenantPins: ["terraform_organization_id"],
-    pinAdvice: "match terraform_organization_id exactly",
-  },
-};
-
-/** Without a config, these provider names stand for the multi-tenant issuers (CONTRACT §6). */
-const PROVIDER_NAMES: Readonly<Record<string, Platform>> = { github: "github", gitlab: "gitlab" };
-
-interface Provider {
-  name: string;
-  platform: Platform | undefined;
-  multiTenant: boolean;
-  /** How the finding names it: the issuer when known. */
-  described: string;
-}
-
-const stripSlash = (url: string) => url.replace(/\/+$/, "");
-
-function describeProvider(name: string, ctx: LintContext): Provider {
-  const issuer = ctx.providerIssuers.get(name);
-  if (issuer === undefined) {
-    const platform = PROVIDER_NAMES[name.toLowerCase()];
-    return { name, platform, multiTenant: platform !== undefined, described: `"${name}"` };
-  }
-  const described = `"${name}" (${issuer})`;
-  for (const [platform, info] of Object.entries(PLATFORMS) as Array<[Platform, PlatformInfo]>) {
-    if (stripSlash(issuer) === info.multiTenantIssuer)
-      return { name, platform, multiTenant: true, described };
-    if (info.scopedIssuer?.test(issuer)) return { name, platform, multiTenant: false, described };
-  }
-  return { name, platform: undefined, multiTenant: false, described };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -113,7 +38,7 @@ interface MatchEntry {
 
 interface Subject {
   policy: TrustPolicy;
-  providers: Provider[];
+  providers: DescribedProvider[];
   match: MatchEntry[];
 }
 
@@ -123,7 +48,10 @@ function digest(policy: TrustPolicy, ctx: LintContext): Subject {
   const names = typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
   return {
     policy,
-    providers: names.map((n) => describeProvider(n, ctx)),
+    providers: names.map((name) => {
+      const issuer = ctx.providerIssuers.get(name);
+      return describeProvider(issuer === undefined ? { name } : { name, issuer });
+    }),
     match: Object.entries(policy.spec.match).map(([key, matcher]) => ({
       key,
       claim: parseClaimKey(key).join("/"),
@@ -198,24 +126,6 @@ const NAME_CLAIMS: ReadonlyArray<{ name: string; id: string }> = [
   { name: "user_login", id: "user_id" },
 ];
 
-/** Claims GitHub and GitLab send as strings, numbers and booleans included ("892834", "true"). */
-const STRING_CLAIMS = new Set([
-  "repository_id",
-  "repository_owner_id",
-  "actor_id",
-  "run_id",
-  "run_number",
-  "run_attempt",
-  "check_run_id",
-  "ref_protected",
-  "namespace_id",
-  "project_id",
-  "user_id",
-  "pipeline_id",
-  "job_id",
-  "environment_protected",
-]);
-
 const DANGEROUS_EVENTS: ReadonlyArray<{ event: string; why: string }> = [
   {
     event: "pull_request_target",
@@ -240,7 +150,7 @@ interface Rule {
 export const LINT_RULES: readonly Rule[] = [
   {
     id: "multi-tenant-unpinned",
-    severity: "warning",
+    severity: "error",
     summary: "a multi-tenant issuer (GitHub, GitLab.com, …) without the owner's or namespace's ID pinned",
     check: (s) =>
       s.providers.flatMap((p) => {
@@ -258,7 +168,7 @@ export const LINT_RULES: readonly Rule[] = [
   },
   {
     id: "wildcard-only",
-    severity: "warning",
+    severity: "error",
     summary: "a match made only of globs, regexes and nots",
     check: (s) => {
       if (s.match.length === 0) {
@@ -398,37 +308,20 @@ export const LINT_RULES: readonly Rule[] = [
       return named;
     },
   },
-  {
-    id: "literal-type-mismatch",
-    severity: "error",
-    summary: "a number or boolean matched against a claim that tokens carry as a string",
-    check: (s) =>
-      s.match.flatMap((e) => {
-        if (!STRING_CLAIMS.has(e.claim)) return [];
-        const bad = nonStrings(e.matcher);
-        if (bad.literals.length === 0) return [];
-        const shown = bad.literals.map((l) => JSON.stringify(l)).join(", ");
-        const quoted = bad.literals.map((l) => JSON.stringify(String(l))).join(", ");
-        const effect = bad.negated ? "so the not never excludes anything" : "so it never matches";
-        return [
-          {
-            path: e.path,
-            message: `${e.claim} is a string in tokens; ${shown} is not a string and values are never converted, ${effect}: quote it (${quoted})`,
-          },
-        ];
-      }),
-  },
 ];
-
-function nonStrings(m: MatcherInput, negated = false): { literals: Literal[]; negated: boolean } {
-  if (typeof m === "object" && "not" in m) return nonStrings(m.not, !negated);
-  const values = typeof m !== "object" ? [m] : "in" in m ? m.in : [];
-  return { literals: values.filter((v) => typeof v !== "string"), negated };
-}
 
 export function lintPolicy(policy: TrustPolicy, ctx: LintContext): LintFinding[] {
   const subject = digest(policy, ctx);
+  const acknowledged = new Map((policy.spec.acknowledge ?? []).map((a) => [a.rule as string, a.reason]));
   return LINT_RULES.flatMap((rule) =>
-    rule.check(subject).map((issue) => ({ rule: rule.id, severity: rule.severity, ...issue })),
+    rule.check(subject).map((issue) => {
+      const reason = acknowledged.get(rule.id);
+      return {
+        rule: rule.id,
+        severity: rule.severity,
+        ...issue,
+        ...(reason === undefined ? {} : { acknowledged: reason }),
+      };
+    }),
   );
 }

@@ -1,5 +1,6 @@
 import { RE2JS } from "re2js";
 import { compileGlob } from "./glob.ts";
+import type { ClaimType } from "./platforms.ts";
 import type { MatcherInput } from "./schema.ts";
 
 /** A compiled `match` entry. `test` never throws and never coerces: a value of another type does not match. */
@@ -42,7 +43,53 @@ function compilePattern(source: string, what: string): RE2JS {
   return re;
 }
 
+type LiteralType = "string" | "number" | "boolean";
+
+/** The JSON types of the literals a matcher compares with (glob and regex compare strings). */
+export function literalTypes(input: MatcherInput): ReadonlySet<LiteralType> {
+  if (typeof input !== "object") return new Set([typeof input as LiteralType]);
+  if ("glob" in input || "regex" in input) return new Set(["string"]);
+  if ("in" in input) return new Set(input.in.map((x) => typeof x as LiteralType));
+  return literalTypes(input.not);
+}
+
+/**
+ * Compiles one `match` entry. Total over JSON types (CONTRACT §5): a missing or wrongly typed claim satisfies no
+ * matcher, negated or not — `not` admits only a present claim of its literals' type whose value the inner
+ * matcher refuses, so an issuer cannot side-step a deny-list by sending an array, a number or an object.
+ */
 export function compileMatcher(input: MatcherInput): Matcher {
+  return build(input);
+}
+
+/**
+ * CONTRACT §5 "Claim types": a literal (or glob/regex) that can never equal a value of the claim's declared type
+ * is a load error (a MatcherError saying what to write instead), not a policy that silently never matches.
+ */
+export function checkDeclaredType(input: MatcherInput, declared: ClaimType): void {
+  const wrong = [...literalTypes(input)].filter((t) => t !== declared);
+  if (wrong.length === 0) return;
+  const negated = typeof input === "object" && "not" in input;
+  const effect = negated ? "so the not never excludes anything" : "so it never matches";
+  const quote =
+    declared === "string" && wrong.every((t) => t !== "string")
+      ? `: quote it (${shownLiterals(input)
+          .map((l) => JSON.stringify(String(l)))
+          .join(", ")})`
+      : "";
+  throw new MatcherError(
+    `the claim is a ${declared} in this provider's tokens; a ${wrong.join(" or ")} literal is never converted, ${effect}${quote}`,
+  );
+}
+
+function shownLiterals(input: MatcherInput): Literal[] {
+  if (typeof input !== "object") return [input];
+  if ("in" in input) return input.in;
+  if ("not" in input) return shownLiterals(input.not);
+  return [];
+}
+
+function build(input: MatcherInput): Matcher {
   if (typeof input !== "object") {
     return {
       kind: "exact",
@@ -67,7 +114,8 @@ export function compileMatcher(input: MatcherInput): Matcher {
       ...(allStrings ? { exactStrings: values as string[] } : {}),
     };
   }
-  const inner = compileMatcher(input.not);
-  // A missing claim never matches, not even under `not` (CONTRACT §5).
-  return { kind: "not", test: (v) => v !== undefined && !inner.test(v) };
+  const inner = build(input.not);
+  const types: ReadonlySet<string> = literalTypes(input.not);
+  // typeof an array, an object or null is "object", never a literal's type: none of them passes a `not`.
+  return { kind: "not", test: (v) => types.has(typeof v) && !inner.test(v) };
 }

@@ -2,6 +2,8 @@ import type { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
 import { parseYamlDocuments, YamlError } from "../util/yaml.ts";
 import { type CompiledPolicy, compilePolicy, PolicyCompileError } from "./compile.ts";
+import { type LintFinding, lintPolicy } from "./lint.ts";
+import { describeProvider, type ProviderFacts } from "./platforms.ts";
 import { PolicySet } from "./policy-set.ts";
 import { policySchema } from "./schema.ts";
 
@@ -18,15 +20,29 @@ export interface PolicyFile {
   text: string;
 }
 
+/** A lint finding that does not block loading: a warning, or an error the policy acknowledges. */
+export interface PolicyFinding extends PolicyProblem {
+  policy: string;
+  rule: string;
+  severity: LintFinding["severity"];
+  acknowledged?: string;
+}
+
 export interface CompileResult {
   /** Complete only when `problems` is empty: callers must never serve a partial set. */
   set: PolicySet;
+  /** Schema, compile and claim-type errors and unacknowledged lint errors: each keeps the set from loading. */
   problems: PolicyProblem[];
+  findings: PolicyFinding[];
 }
 
 export interface CompileOptions {
-  /** Provider names from the config; when given, a policy naming another provider is a problem. */
-  knownProviders?: ReadonlySet<string>;
+  /**
+   * The config's providers. When given, a policy naming another provider is a problem, and each provider's issuer
+   * and declared claims tell lint and the type checks which platform it is (CONTRACT §5 "Claim types"). Without
+   * it (`policy validate` with no `--config`), a provider's name is all there is.
+   */
+  providers?: readonly ProviderFacts[];
 }
 
 export const formatProblem = (p: PolicyProblem): string =>
@@ -52,15 +68,22 @@ export function compilePolicyFiles(
   options: CompileOptions = {},
 ): CompileResult {
   const problems: PolicyProblem[] = [];
+  const findings: PolicyFinding[] = [];
   const compiled: CompiledPolicy[] = [];
   const seen = new Map<string, string>();
+  const configured = options.providers && new Map(options.providers.map((p) => [p.name, p]));
+  const describe = (name: string) => describeProvider(configured?.get(name) ?? { name });
+  const providerIssuers = new Map(
+    (options.providers ?? []).flatMap((p) => (p.issuer === undefined ? [] : [[p.name, p.issuer] as const])),
+  );
   for (const file of files) {
     let documents: unknown[];
     try {
       documents = parseYamlDocuments(file.text);
     } catch (e) {
       if (!(e instanceof YamlError)) throw e;
-      problems.push({ file: file.path, document: 0, path: `line ${e.line ?? "?"}`, message: e.message });
+      const path = e.path ?? `line ${e.line ?? "?"}`;
+      problems.push({ file: file.path, document: e.document ?? 0, path, message: e.message });
       continue;
     }
     documents.forEach((value, document) => {
@@ -91,18 +114,33 @@ export function compilePolicyFiles(
       seen.set(name, file.path);
       const providers =
         typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
-      const unknown = options.knownProviders ? providers.filter((p) => !options.knownProviders?.has(p)) : [];
+      const unknown = configured ? providers.filter((p) => !configured.has(p)) : [];
       if (unknown.length > 0) {
         at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);
         return;
       }
+      let policyCompiled: CompiledPolicy;
       try {
-        compiled.push(compilePolicy(policy, { file: file.path, document }));
+        policyCompiled = compilePolicy(policy, { file: file.path, document }, providers.map(describe));
       } catch (e) {
         if (!(e instanceof PolicyCompileError)) throw e;
         at(e.path, e.message);
+        return;
       }
+      let blocked = false;
+      for (const f of lintPolicy(policy, { providerIssuers })) {
+        if (f.severity === "error" && f.acknowledged === undefined) {
+          blocked = true;
+          at(
+            f.path,
+            `[${f.rule}] ${f.message} (or acknowledge it: spec.acknowledge: [{rule: ${f.rule}, reason: "…"}])`,
+          );
+        } else {
+          findings.push({ file: file.path, document, policy: name, ...f });
+        }
+      }
+      if (!blocked) compiled.push(policyCompiled);
     });
   }
-  return { set: new PolicySet(compiled), problems };
+  return { set: new PolicySet(compiled), problems, findings };
 }

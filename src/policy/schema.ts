@@ -126,6 +126,19 @@ export const accessSchema = z.strictObject({
     .optional(),
 });
 
+/** Lint errors a policy may acknowledge (CONTRACT §5 "Lint"): the policy then loads, and the reason is logged. */
+export const ACKNOWLEDGEABLE_RULES = ["multi-tenant-unpinned", "wildcard-only"] as const;
+
+const acknowledgement = z.strictObject({
+  rule: z.enum(ACKNOWLEDGEABLE_RULES),
+  reason: z
+    .string()
+    .trim()
+    .min(1, "a reason is required: say why this policy may admit more than one tenant or every token")
+    .max(500)
+    .describe("why the policy really means it; logged when the policy loads"),
+});
+
 export const policySchema = z.strictObject({
   apiVersion: z.literal("wif-broker/v1"),
   kind: z.literal("TrustPolicy"),
@@ -140,6 +153,10 @@ export const policySchema = z.strictObject({
     condition: z.string().min(1).optional().describe("CEL over claims, request and now"),
     access: accessSchema.optional(),
     singleUse: z.boolean().default(false),
+    acknowledge: z
+      .array(acknowledgement)
+      .optional()
+      .describe("lint errors this policy means to have, each with the reason"),
     rateLimit: z.strictObject({ requests: z.number().int().positive(), per: durationSchema }).optional(),
     grant: z.strictObject({
       ttl: lifetimeSchema.optional(),

@@ -1,15 +1,17 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { ProviderConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { lintPolicy } from "../policy/lint.ts";
 import {
   type CompileOptions,
   compilePolicyFiles,
   formatProblem,
   type PolicyFile,
+  type PolicyFinding,
   type PolicyProblem,
 } from "../policy/parse.ts";
+import type { ProviderFacts } from "../policy/platforms.ts";
 import { PolicySet } from "../policy/policy-set.ts";
 import { type PathWatch, watchPath } from "./watch-path.ts";
 
@@ -36,9 +38,18 @@ export function readPolicyFiles(path: string): PolicyFile[] {
   return files;
 }
 
-export interface PolicySourceOptions extends CompileOptions {
-  /** Provider name → issuer, so lint knows which providers are multi-tenant platforms. */
-  providerIssuers?: ReadonlyMap<string, string>;
+export type PolicySourceOptions = CompileOptions;
+
+/** What the policy compiler needs to know of the config's providers: issuer, declared claims, TokenReview. */
+export function providerFacts(config: {
+  providers: ReadonlyArray<Pick<ProviderConfig, "name" | "issuer"> & Partial<ProviderConfig>>;
+}): ProviderFacts[] {
+  return config.providers.map((p) => ({
+    name: p.name,
+    issuer: p.issuer,
+    ...(p.claims === undefined ? {} : { claims: p.claims }),
+    ...(p.kubernetes?.tokenReview ? { kubernetes: true } : {}),
+  }));
 }
 
 export interface PolicySourceStatus {
@@ -80,11 +91,13 @@ export class PolicySource {
     let files: PolicyFile[];
     let problems: PolicyProblem[];
     let set: PolicySet | undefined;
+    let findings: PolicyFinding[] = [];
     try {
       files = readPolicyFiles(this.#path);
       const result = compilePolicyFiles(files, this.#options);
       problems = result.problems;
       set = result.set;
+      findings = result.findings;
     } catch (e) {
       files = [];
       problems = [
@@ -112,15 +125,16 @@ export class PolicySource {
     this.#metrics?.policiesLoaded.set(set.size);
     this.#status = { ok: true, policies: set.size, lastReload: now };
     this.#logger.info({ policies: set.size, path: this.#path }, "policies loaded");
-    // Lint findings do not block loading (validate --strict is the gate); they are logged on every load.
-    const providerIssuers = this.#options.providerIssuers ?? new Map<string, string>();
-    for (const p of set.policies) {
-      for (const f of lintPolicy(p.spec, { providerIssuers })) {
+    // Lint errors blocked the load above; warnings (validate --strict is their gate) and acknowledged errors,
+    // with the policy's reason, are logged on every load.
+    for (const f of findings) {
+      const fields = { policy: f.policy, file: f.file, path: f.path, rule: f.rule };
+      if (f.acknowledged !== undefined)
         this.#logger.warn(
-          { policy: p.name, file: p.source.file, path: f.path, rule: f.rule },
-          `policy lint: ${f.message}`,
+          { ...fields, reason: f.acknowledged },
+          `policy acknowledges ${f.rule}: ${f.acknowledged}`,
         );
-      }
+      else this.#logger.warn(fields, `policy lint: ${f.message}`);
     }
     return [];
   }

@@ -1,4 +1,5 @@
-import { loadAll, YAMLException } from "js-yaml";
+import { CORE_SCHEMA, defineScalarTag, intCoreTag, loadAll, NOT_RESOLVED, YAMLException } from "js-yaml";
+import { formatPath } from "./format-path.ts";
 
 /**
  * YAML for config, policies and fixtures: YAML 1.2 core schema (no timestamps or custom tags), duplicate keys are
@@ -9,16 +10,62 @@ export class YamlError extends Error {
   override name = "YamlError";
   /** 1-based line of the problem, when known. */
   readonly line: number | undefined;
-  constructor(message: string, line: number | undefined) {
+  /** Path inside the document (`spec.match.project_number`), when known. */
+  readonly path: string | undefined;
+  /** 0-based index of the document in a multi-document source, when known. */
+  readonly document: number | undefined;
+  constructor(message: string, line: number | undefined, path?: string, document?: number) {
     super(message);
     this.line = line;
+    this.path = path;
+    this.document = document;
   }
+}
+
+/** An integer literal that a JavaScript number cannot hold exactly (9007199254740993 would read as …992). */
+class UnsafeInteger {
+  readonly source: string;
+  constructor(source: string) {
+    this.source = source;
+  }
+}
+
+/**
+ * `!!int` as the core schema reads it, except that an integer beyond ±(2^53−1) is kept as its source text and
+ * refused after parsing (CONTRACT §5): silently rounding it would make a policy compare with another number.
+ */
+const exactIntTag = defineScalarTag<number | UnsafeInteger>("tag:yaml.org,2002:int", {
+  implicit: true,
+  implicitFirstChars: intCoreTag.implicitFirstChars,
+  resolve: (source, isExplicit, tagName) => {
+    const value = intCoreTag.resolve(source, isExplicit, tagName);
+    if (value === NOT_RESOLVED || typeof value !== "number") return value;
+    return Number.isSafeInteger(value) ? value : new UnsafeInteger(source);
+  },
+  identify: intCoreTag.identify,
+  represent: (v) => (v instanceof UnsafeInteger ? v.source : intCoreTag.represent(v)),
+});
+
+const SCHEMA = CORE_SCHEMA.withTags(exactIntTag);
+
+function findUnsafeInteger(
+  value: unknown,
+  path: PropertyKey[],
+): { path: string; source: string } | undefined {
+  if (value instanceof UnsafeInteger) return { path: formatPath(path), source: value.source };
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = findUnsafeInteger(v, [...path, Array.isArray(value) ? Number(k) : k]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Every document of a multi-document source (empty documents come back as null). */
 export function parseYamlDocuments(text: string): unknown[] {
+  let docs: unknown[];
   try {
-    return loadAll(text, { maxAliases: 0 });
+    docs = loadAll(text, { maxAliases: 0, schema: SCHEMA });
   } catch (e) {
     if (e instanceof YAMLException) {
       const line = e.mark ? e.mark.line + 1 : undefined;
@@ -26,6 +73,18 @@ export function parseYamlDocuments(text: string): unknown[] {
     }
     throw e;
   }
+  for (const [index, doc] of docs.entries()) {
+    const unsafe = findUnsafeInteger(doc, []);
+    if (unsafe) {
+      throw new YamlError(
+        `integer ${unsafe.source} is outside ±(2^53−1) and cannot be compared exactly; quote the value ("${unsafe.source}") to match it as a string`,
+        undefined,
+        unsafe.path || "(document)",
+        index,
+      );
+    }
+  }
+  return docs;
 }
 
 /** A single-document source. */

@@ -40,13 +40,16 @@ describe("wif-broker policy", () => {
 
   it("validate warns on lint findings and fails on them with --strict", () => {
     const dir = tmp();
-    writeFileSync(join(dir, "loose.yaml"), POLICY(`{ ref: { glob: "refs/heads/*" } }`));
+    writeFileSync(
+      join(dir, "loose.yaml"),
+      POLICY(`{ repository_owner_id: "65", workflow_ref: { glob: "o/r/.github/workflows/*" } }`),
+    );
     const loose = runCli(["policy", "validate", dir]);
     assert.equal(loose.code, 0, loose.stdout);
-    assert.match(loose.stdout, /warning: .*loose\.yaml: p: .*\[multi-tenant-unpinned\]/);
+    assert.match(loose.stdout, /warning: .*loose\.yaml: p: .*\[reusable-workflow-unpinned\]/);
     const strict = runCli(["policy", "validate", dir, "--strict"]);
     assert.equal(strict.code, 1);
-    assert.match(strict.stdout, /error: .*\[wildcard-only\]/);
+    assert.match(strict.stdout, /error: .*\[reusable-workflow-unpinned\]/);
   });
 
   it("test runs *.test.yaml fixtures and fails on a wrong expectation", () => {
@@ -218,12 +221,28 @@ describe("wif-broker dev", () => {
   });
 });
 
-describe("wif-broker policy validate, lint errors", () => {
-  it("fails without --strict on an error-severity finding (a number literal against a string ID)", () => {
+describe("wif-broker policy validate, load errors", () => {
+  it("fails without --strict on a literal of the wrong claim type (a number against GitHub's string ID)", () => {
     const dir = mkdtempSync(join(tmpdir(), "wif-cli-"));
     writeFileSync(join(dir, "num.yaml"), POLICY(`{ repository_owner_id: "65", repository_id: 74 }`));
     const r = runCli(["policy", "validate", dir]);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /error: .*\[literal-type-mismatch\]/);
+    assert.match(r.stdout, /error: .*num\.yaml: spec\.match\.repository_id: .*string.*quote it \("74"\)/);
+  });
+
+  it("fails on an unpinned multi-tenant policy unless it acknowledges the rule with a reason", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wif-cli-"));
+    writeFileSync(join(dir, "open.yaml"), POLICY(`{ ref: refs/heads/main }`));
+    const r = runCli(["policy", "validate", dir]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /error: .*open\.yaml: spec\.match: \[multi-tenant-unpinned\]/);
+    const acked = POLICY(`{ ref: refs/heads/main }`).replace(
+      "spec:\n",
+      'spec:\n  acknowledge: [{ rule: multi-tenant-unpinned, reason: "public demo, any repository may read" }]\n',
+    );
+    writeFileSync(join(dir, "open.yaml"), acked);
+    const ok = runCli(["policy", "validate", dir]);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.match(ok.stdout, /acknowledged: .*\[multi-tenant-unpinned\] public demo, any repository may read/);
   });
 });

@@ -534,8 +534,14 @@ describe("fuzz (b): JWT intake", () => {
 // ---------------------------------------------------------------------------------------------------------------
 // (c) the policy evaluator
 
+/** The evaluator under fuzz, apart from platform lint and claim shapes: providers on test issuers. */
+const FUZZ_PROVIDERS = [
+  { name: "github", issuer: "https://github.issuer.test" },
+  { name: "gitlab", issuer: "https://gitlab.issuer.test" },
+];
+
 function compile(text: string): PolicySet {
-  const { set, problems } = compilePolicyFiles([{ path: "fuzz.yaml", text }]);
+  const { set, problems } = compilePolicyFiles([{ path: "fuzz.yaml", text }], { providers: FUZZ_PROVIDERS });
   assert.deepEqual(problems, []);
   return set;
 }
@@ -563,6 +569,7 @@ metadata: { name: p-regex }
 spec:
   provider: [github, gitlab]
   match: { sub: { regex: "repo:[a-z]+/[a-z]+:.*" } }
+  acknowledge: [{ rule: wildcard-only, reason: "fuzzed" }]
   condition: claims.run_attempt == "1"
   grant: { targets: [{ audience: t2 }, { audience: t3, scopes: [c] }] }
 ---
@@ -612,6 +619,7 @@ kind: TrustPolicy
 metadata: { name: p-condition }
 spec:
   provider: github
+  acknowledge: [{ rule: wildcard-only, reason: "fuzzed" }]
   condition: 'claims.exists(k, k == "x") && request.audience == "t3" && request.scopes.size() < 2'
   grant: { targets: [{ audience: t3, scopes: [a, c] }] }
 `;

@@ -1,3 +1,4 @@
+import type { ClaimShape } from "../platforms.ts";
 import { instrument } from "./budget/instrument.ts";
 import { Checker } from "./checker/checker.ts";
 import type { CompiledCondition } from "./condition-types.ts";
@@ -11,12 +12,27 @@ import { isDyn, isPrim, show } from "./types/cel-type.ts";
 /**
  * Parses, type-checks and bounds a condition. Throws ConditionError with a position and what is wrong.
  */
-export function compileCondition(source: string): CompiledCondition {
+export function compileCondition(
+  source: string,
+  shapes: ReadonlyArray<{ provider: string; shape: ClaimShape }> = [],
+): CompiledCondition {
   checkSource(source);
   const parsed = parseSource(source);
-  const type = new Checker(source, parsed).check(parsed.expr, 1);
-  if (!isPrim(type, "bool") && !isDyn(type)) {
-    throw new ConditionError(`a condition must evaluate to bool, but this one is ${show(type)}`);
+  // Checked once per provider shape (CONTRACT §5 "Claim types"): `claims.run_attempt == 1` is a load error
+  // for GitHub, whose claims are strings, and fine for a provider that declares no type for it.
+  const passes = shapes.length === 0 ? [undefined] : shapes;
+  for (const pass of passes) {
+    let type: ReturnType<Checker["check"]>;
+    try {
+      type = new Checker(source, parsed, pass?.shape).check(parsed.expr, 1);
+    } catch (e) {
+      if (e instanceof ConditionError && pass && shapes.length > 1)
+        throw new ConditionError(`for provider ${pass.provider}: ${e.message}`);
+      throw e;
+    }
+    if (!isPrim(type, "bool") && !isDyn(type)) {
+      throw new ConditionError(`a condition must evaluate to bool, but this one is ${show(type)}`);
+    }
   }
   instrument(parsed.expr);
   const program = planCondition(parsed);

@@ -1,9 +1,11 @@
 import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import type { ClaimShape } from "../../platforms.ts";
 import { ConditionError } from "../errors.ts";
 import { CONDITION_LIMITS } from "../limits.ts";
 import type { CelT } from "../types/cel-type.ts";
 import { VARIABLES } from "../types/declarations.ts";
 import { checkCall } from "./calls.ts";
+import { claimPath, declaredClaimType } from "./claim-types.ts";
 import { checkComprehension } from "./comprehension.ts";
 import type { CheckContext } from "./context.ts";
 import { checkConstant, checkList, checkMapLiteral } from "./literals.ts";
@@ -19,9 +21,18 @@ export class Checker implements CheckContext {
   readonly #positions: Readonly<Record<string, number>>;
   #nodes = 0;
 
-  constructor(source: string, parsed: ParsedExpr) {
+  readonly #shape: ClaimShape | undefined;
+
+  constructor(source: string, parsed: ParsedExpr, shape?: ClaimShape) {
     this.#source = source;
     this.#positions = parsed.sourceInfo?.positions ?? {};
+    this.#shape = shape;
+  }
+
+  claimType(e: Expr): CelT | undefined {
+    if (!this.#shape) return undefined;
+    const path = claimPath(e, (name) => this.scopes.some((s) => s.has(name)));
+    return path === undefined ? undefined : declaredClaimType(this.#shape, path);
   }
 
   fail(e: Expr, message: string): never {

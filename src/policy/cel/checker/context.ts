@@ -9,6 +9,8 @@ export interface CheckContext {
   fail(e: Expr, message: string): never;
   /** A macro variable in scope, else a declared variable. */
   lookup(name: string): CelT | undefined;
+  /** The declared type of the claim `e` selects (`claims.run_attempt`), when the provider's shape has one. */
+  claimType(e: Expr): CelT | undefined;
   /** Macro variables, innermost last. */
   readonly scopes: Array<ReadonlyMap<string, CelT>>;
 }

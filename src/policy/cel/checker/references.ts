@@ -19,7 +19,7 @@ export function checkSelect(ctx: CheckContext, e: Expr, select: Expr_Select, dep
   const qualified = qualifiedTypeName(ctx, e);
   if (qualified !== undefined) return TYPE;
   const t = ctx.check(operand, depth + 1);
-  const fieldType = fieldOf(ctx, e, t, field);
+  const fieldType = ctx.claimType(e) ?? fieldOf(ctx, e, t, field);
   return testOnly ? BOOL : fieldType;
 }
 
@@ -27,6 +27,8 @@ export function checkSelect(ctx: CheckContext, e: Expr, select: Expr_Select, dep
 export function checkIndex(ctx: CheckContext, call: CallSite): CelT {
   const c = ctx.check(call.arg(0), call.depth + 1);
   const index = ctx.check(call.arg(1), call.depth + 1);
+  const declared = ctx.claimType(call.e);
+  if (declared) return declared;
   if (isDyn(c)) return DYN;
   if (c.kind === "list" && (isDyn(index) || isPrim(index, "int") || isPrim(index, "uint"))) return c.elem;
   if (c.kind === "map" && comparable(index, c.key)) return c.value;
