@@ -1,4 +1,5 @@
 import { type Handler, Hono } from "hono";
+import { boundedAuditSink } from "./audit/bounded.ts";
 import type { AppDeps, AppEnv } from "./http/deps.ts";
 import { jwksRoute, oauthMetadataRoute, openidConfigurationRoute } from "./http/routes/discovery.ts";
 import { introspectRoute } from "./http/routes/introspect.ts";
@@ -7,7 +8,9 @@ import { revokeRoute } from "./http/routes/revoke.ts";
 import { tokenRoute } from "./http/routes/token.ts";
 
 /** Routes and middleware order; no I/O of its own. */
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(given: AppDeps): Hono<AppEnv> {
+  // CONTRACT §7: every audit event of every route is bounded and JWT-free on its way to the sink.
+  const deps: AppDeps = { ...given, audit: boundedAuditSink(given.audit) };
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {

@@ -12,6 +12,7 @@ export const REASONS = {
   "request.content_type": "the body is not application/x-www-form-urlencoded",
   "request.too_large": "the body exceeds 64 KiB",
   "request.too_many_parameters": "more distinct parameters than any grant defines",
+  "request.parameter_too_long": "a parameter exceeds its length bound (2 KiB; tokens 16 KiB)",
   "request.repeated_parameter": "a single-valued parameter appears twice",
   "request.missing_parameter": "a required parameter is missing or empty",
   "request.unsupported_grant_type": "grant_type is none of the three supported grants",

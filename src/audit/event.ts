@@ -35,6 +35,8 @@ export interface AuditEvent {
   active?: boolean;
   caller_sub?: string;
   caller_client_id?: string;
+  /** Parts of the event were dropped to keep the line within 16 KiB (CONTRACT §7). */
+  truncated?: boolean;
 }
 
 export interface AuditSink {

@@ -10,6 +10,39 @@ const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_req
 
 const tooLarge = () => new BrokerError("too_large", { reason: "request.too_large" });
 
+/**
+ * CONTRACT §2: every single-valued parameter has a length bound — `audience`, `resource`, `scope` 2 KiB each,
+ * tokens 16 KiB (beyond it the token is refused as too large by the JWS parser, with the grant's own error), any
+ * other parameter 2 KiB. Over it → 400, before anything reads, logs or audits the value.
+ */
+export const MAX_PARAMETER_BYTES = 2 * 1024;
+const TOKEN_PARAMETERS = new Set(["subject_token", "assertion", "client_assertion", "actor_token", "token"]);
+/** A token parameter may carry the whitespace google-auth-library leaves around a token file's content. */
+const MAX_TOKEN_PARAMETER_BYTES = 16 * 1024 + 256;
+
+/** Names the error may repeat back; any other name is request data and never echoed. */
+const KNOWN_PARAMETERS = new Set([
+  ...TOKEN_PARAMETERS,
+  "grant_type",
+  "subject_token_type",
+  "actor_token_type",
+  "audience",
+  "resource",
+  "scope",
+  "requested_token_type",
+  "client_assertion_type",
+  "client_id",
+  "token_type_hint",
+]);
+
+const tooLong = (name: string, value: string) =>
+  Buffer.byteLength(value, "utf8") >
+  (TOKEN_PARAMETERS.has(name) ? MAX_TOKEN_PARAMETER_BYTES : MAX_PARAMETER_BYTES);
+
+export class BodyTooLarge extends Error {
+  override name = "BodyTooLarge";
+}
+
 /** RFC 6749 §4.1.3 / Appendix B: the token endpoint takes application/x-www-form-urlencoded only. */
 export function isFormContentType(header: string | undefined): boolean {
   if (!header) return false;
@@ -49,6 +82,12 @@ export class Form {
   constructor(body: string) {
     this.#params = new Map();
     for (const [name, value] of new URLSearchParams(body)) {
+      if (Buffer.byteLength(name, "utf8") > MAX_PARAMETER_BYTES)
+        throw invalid("request.parameter_too_long", "a parameter name is too long");
+      if (tooLong(name, value)) {
+        const which = KNOWN_PARAMETERS.has(name) ? `parameter ${name}` : "a parameter";
+        throw invalid("request.parameter_too_long", `${which} is too long`);
+      }
       const list = this.#params.get(name);
       if (list) list.push(value);
       else {

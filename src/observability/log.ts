@@ -1,5 +1,9 @@
 import pino from "pino";
+import { boundValue, hashJwts } from "../audit/bounded.ts";
 import { safeError } from "./sanitize.ts";
+
+/** Operational log values are bounded too (a stack trace stays readable). */
+const MAX_LOG_FIELD_CHARS = 4096;
 
 /** Operational log (stderr). Audit lines are separate (stdout). Neither ever carries a token, credential or key. */
 export interface Logger {
@@ -41,6 +45,15 @@ export function createLogger(
       base: { service: "wif-broker" },
       redact: { paths: REDACT, censor: "[redacted]" },
       serializers: { err: safeError },
+      // CONTRACT §7: a JWT-shaped value is logged as its SHA-256, in any line at any level; values are bounded.
+      formatters: { log: (obj) => boundValue(obj, MAX_LOG_FIELD_CHARS) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          const [obj, msg, ...rest] = args as unknown[];
+          if (typeof msg === "string") return method.apply(this, [obj, hashJwts(msg), ...rest] as never);
+          return method.apply(this, args);
+        },
+      },
     },
     destination,
   );
@@ -52,7 +65,8 @@ export function memoryLogger(): Logger & { lines: string[] } {
   const log = (level: string) => (obj: object, msg?: string) => {
     const err = (obj as { err?: unknown }).err;
     const safe = err === undefined ? obj : { ...obj, err: safeError(err) };
-    lines.push(JSON.stringify({ level, ...safe, msg }));
+    const bounded = boundValue(safe, MAX_LOG_FIELD_CHARS) as object;
+    lines.push(JSON.stringify({ level, ...bounded, msg: msg === undefined ? undefined : hashJwts(msg) }));
   };
   return { lines, debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
