@@ -70,7 +70,6 @@ export const REASONS = {
   "upstream.kubernetes.token_review_refused": "the broker may not create TokenReviews",
   "signing.kms.unusable_key": "the configured KMS key cannot sign with the configured algorithm",
 
-  "request.parameter_too_long": "a token parameter exceeds 16 KiB",
   "introspect.answered": "an introspection answer was given",
   "introspect.no_bearer": "the introspecting caller sent no bearer token",
   "introspect.bearer_not_for_broker": "the caller's token is not a broker access token for the broker",
