@@ -11,14 +11,13 @@ const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_req
 const tooLarge = () => new BrokerError("too_large", { reason: "request.too_large" });
 
 /**
- * CONTRACT §2: every single-valued parameter has a length bound — `audience`, `resource`, `scope` 2 KiB each,
- * tokens 16 KiB (beyond it the token is refused as too large by the JWS parser, with the grant's own error), any
- * other parameter 2 KiB. Over it → 400, before anything reads, logs or audits the value.
+ * CONTRACT §2: every single-valued parameter has a length bound — `audience`, `resource`, `scope` 2 KiB each, any
+ * other parameter 2 KiB; over it → 400, before anything reads, logs or audits the value. Tokens are bounded at
+ * 16 KiB where they are parsed (identity/jws.ts, http/lifecycle-form.ts), so an over-long token gets its grant's
+ * own error (400 invalid_request, 400 invalid_grant, 401 invalid_client); tokens are only ever hashed.
  */
 export const MAX_PARAMETER_BYTES = 2 * 1024;
 const TOKEN_PARAMETERS = new Set(["subject_token", "assertion", "client_assertion", "actor_token", "token"]);
-/** A token parameter may carry the whitespace google-auth-library leaves around a token file's content. */
-const MAX_TOKEN_PARAMETER_BYTES = 16 * 1024 + 256;
 
 /** Names the error may repeat back; any other name is request data and never echoed. */
 const KNOWN_PARAMETERS = new Set([
@@ -36,8 +35,7 @@ const KNOWN_PARAMETERS = new Set([
 ]);
 
 const tooLong = (name: string, value: string) =>
-  Buffer.byteLength(value, "utf8") >
-  (TOKEN_PARAMETERS.has(name) ? MAX_TOKEN_PARAMETER_BYTES : MAX_PARAMETER_BYTES);
+  !TOKEN_PARAMETERS.has(name) && Buffer.byteLength(value, "utf8") > MAX_PARAMETER_BYTES;
 
 export class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
