@@ -60,4 +60,7 @@ const server = createServer((req, res) => {
     );
   });
 });
-server.listen(Number(port), "127.0.0.1", () => process.stderr.write("ready\n"));
+server.listen(Number(port ?? 0), "127.0.0.1", () => {
+  const { port: bound } = server.address() as { port: number };
+  process.stderr.write(`ready ${bound}\n`);
+});

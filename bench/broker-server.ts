@@ -9,7 +9,7 @@ const [issuer, policies, port, redis] = process.argv.slice(2);
 const config = parseConfig(
   {
     issuer: "https://broker.example.com",
-    listen: { host: "127.0.0.1", port: Number(port) },
+    listen: { host: "127.0.0.1", port: Number(port ?? 0) },
     policies,
     providers: [{ name: "github", issuer, allowInsecureHttp: true }],
     ...(redis ? { store: { redis } } : {}),
@@ -17,9 +17,9 @@ const config = parseConfig(
   "(bench)",
   process.cwd(),
 );
-await startBroker(config, {
+const broker = await startBroker(config, {
   logger: createLogger("warn"),
   audit: streamAuditSink(createWriteStream("/dev/null")),
   watchPolicies: false,
 });
-process.stderr.write("ready\n");
+process.stderr.write(`ready ${broker.port}\n`);

@@ -1,114 +1,151 @@
 /**
- * `npm run bench`: /token throughput and latency of the broker beside the framework-free baseline (same run, same
- * tokens, 16 connections), then the decision benchmark. Prints figures; asserts nothing (targets are shown).
+ * `npm run bench`: /token throughput and latency of three systems in one run, round-robin so they share the
+ * machine's conditions: the broker, the framework-free floor (bench/baseline-server.ts) and oidc-provider
+ * (bench/oidc-provider-server.ts). wrk (1 thread, 16 connections) when installed, else autocannon. Every request of a
+ * round presents a token no earlier request of that system presented (fresh RS256 tokens signed beforehand); a second
+ * scenario presents a few tokens over and over (repeat presenters). Then the decision benchmark. Prints figures and the
+ * ratios to the targets; asserts nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import autocannon from "autocannon";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
+import { type Figures, hasWrk, load } from "./load.ts";
 import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
+import { freshBodies } from "./tokens.ts";
 
-const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 16;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** Bodies signed per system and round: more than a run can send at the rate of this machine. */
+const POOL = Number(process.env.BENCH_POOL ?? 7000 * SECONDS);
+const OP_ISSUER = "http://op.bench.internal";
 const here = new URL(".", import.meta.url).pathname;
 
-function child(script: string, args: string[]): Promise<ChildProcess> {
-  const p = spawn(process.execPath, [join(here, script), ...args], { stdio: ["ignore", "ignore", "pipe"] });
+interface System {
+  name: "floor" | "broker" | "oidc-provider";
+  proc: ChildProcess;
+  url: string;
+  kind: "subject" | "assertion";
+}
+
+function child(script: string, args: string[]): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [join(here, script), ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   return new Promise((resolve, reject) => {
     let err = "";
-    p.stderr?.on("data", (d) => {
+    proc.stderr?.on("data", (d) => {
       err += d;
-      if (err.includes("ready")) resolve(p);
+      const m = /ready (\d+)/.exec(err);
+      if (m) resolve({ proc, url: `http://127.0.0.1:${m[1]}` });
     });
-    p.on("exit", (code) => reject(new Error(`${script} exited ${code}: ${err}`)));
+    proc.on("exit", (code) => reject(new Error(`${script} exited ${code}: ${err}`)));
   });
-}
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function load(url: string, bodies: string[]): Promise<Figures> {
-  let i = 0;
-  const result = await autocannon({
-    url: `${url}/token`,
-    connections: CONNECTIONS,
-    duration: DURATION,
-    requests: [
-      {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }),
-      },
-    ],
-  });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors,
-  };
 }
 
 const fmt = (f: Figures) =>
-  `${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms   non-2xx ${f.errors}`;
+  `${f.rps.toFixed(0).padStart(6)} req/s  p50 ${f.p50.toFixed(2).padStart(5)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms  non-2xx ${f.errors}  repeats ${f.repeats}`;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
 
 async function main() {
-  const idp = await DemoIssuer.start();
   const dir = mkdtempSync(join(tmpdir(), "wif-bench-"));
+  const idp = await DemoIssuer.start();
   writeFileSync(join(dir, "policies.yaml"), benchPolicies(200));
-  const claims = BENCH_CLAIMS;
-  const bodies = Array.from({ length: 256 }, () =>
-    new URLSearchParams({
-      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
-      subject_token: idp.mint(claims, { ttl: 3600 }),
-      audience: "https://deploy.acme.internal",
-    }).toString(),
-  );
+  const client = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const subjectJob = {
+    kind: "subject" as const,
+    privateJwk: idp.currentKey.privateKey.export({ format: "jwk" }) as Record<string, string>,
+    kid: idp.currentKey.kid,
+    issuer: idp.url,
+    claims: BENCH_CLAIMS,
+  };
+  const assertionJob = {
+    kind: "assertion" as const,
+    privateJwk: client.privateKey.export({ format: "jwk" }) as Record<string, string>,
+    kid: "bench-client",
+    issuer: OP_ISSUER,
+    claims: {},
+  };
   const jwk = JSON.stringify({ ...idp.currentKey.jwk, kid: idp.currentKey.kid });
-  const baseline = await child("baseline-server.ts", [idp.url, jwk, "18081"]);
-  const broker = await child("broker-server.ts", [idp.url, join(dir, "policies.yaml"), "18082"]);
-  const targets = { baseline: "http://127.0.0.1:18081", broker: "http://127.0.0.1:18082" };
+  const systems: System[] = [
+    { name: "floor", kind: "subject", ...(await child("baseline-server.ts", [idp.url, jwk])) },
+    {
+      name: "broker",
+      kind: "subject",
+      ...(await child("broker-server.ts", [idp.url, join(dir, "policies.yaml")])),
+    },
+    {
+      name: "oidc-provider",
+      kind: "assertion",
+      ...(await child("oidc-provider-server.ts", [
+        JSON.stringify({ ...(client.publicKey.export({ format: "jwk" }) as object), kid: "bench-client" }),
+        "0",
+        OP_ISSUER,
+      ])),
+    },
+  ];
+  const opts = { connections: CONNECTIONS, seconds: SECONDS, dir };
   try {
-    for (const url of Object.values(targets)) {
-      const res = await fetch(`${url}/token`, {
+    const warm = {
+      subject: await freshBodies({ ...subjectJob, count: 3000 }),
+      assertion: await freshBodies({ ...assertionJob, count: 3000 }),
+    };
+    for (const s of systems) {
+      const res = await fetch(`${s.url}/token`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: bodies[0] ?? "",
+        body: warm[s.kind].pop() ?? "",
       });
-      if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+      if (res.status !== 200) throw new Error(`${s.name} answered ${res.status}: ${await res.text()}`);
+      await load(s.url, warm[s.kind], { ...opts, seconds: 1 }); // JIT warm-up, not reported
     }
     console.log(
-      `/token, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, 200 policies loaded, RS256 subject tokens, ES256 issued tokens`,
+      `/token: ${hasWrk ? "wrk -t1" : "autocannon"} -c${CONNECTIONS}, ${SECONDS} s per run, ${ROUNDS} rounds, ` +
+        `200 policies; RS256 tokens in (fresh per request), ES256 JWTs out; ${availableParallelism()} cores, ` +
+        `load average before ${loadavg()[0]?.toFixed(2)}; Node ${process.version}`,
     );
-    const runs: Record<string, Figures[]> = { baseline: [], broker: [] };
+    const runs = new Map<string, Figures[]>(systems.map((s) => [s.name, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, url] of Object.entries(targets)) {
-        const f = await load(url, bodies);
-        runs[name]?.push(f);
-        console.log(`  round ${r + 1} ${name.padEnd(8)} ${fmt(f)}`);
+      // Signed before the round, so signing never competes with a measured run.
+      const pools = {
+        subject: await freshBodies({ ...subjectJob, count: POOL }),
+        assertion: await freshBodies({ ...assertionJob, count: POOL }),
+      };
+      for (const s of systems) {
+        const f = await load(s.url, pools[s.kind], opts);
+        runs.get(s.name)?.push(f);
+        console.log(`  round ${r + 1}  ${s.name.padEnd(13)} ${fmt(f)}`);
       }
     }
-    const best = (name: string) => (runs[name] ?? []).reduce((a, b) => (b.rps > a.rps ? b : a));
-    const b = best("baseline");
-    const k = best("broker");
-    console.log(`\nbest of ${ROUNDS}:`);
-    console.log(`  baseline ${fmt(b)}`);
-    console.log(`  broker   ${fmt(k)}`);
+    const med = (name: string, k: "rps" | "p50" | "p99") => median((runs.get(name) ?? []).map((f) => f[k]));
+    console.log(`\nmedian of ${ROUNDS} rounds:`);
+    for (const s of systems)
+      console.log(
+        `  ${s.name.padEnd(13)} ${med(s.name, "rps").toFixed(0).padStart(6)} req/s  p50 ${med(s.name, "p50").toFixed(2)} ms  p99 ${med(s.name, "p99").toFixed(2)} ms`,
+      );
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
     console.log(
-      `  ratio broker/baseline throughput ${(k.rps / b.rps).toFixed(2)}× (target ≥ 1.0×); broker p99 ${k.p99.toFixed(2)} ms (target ≤ 10 ms)`,
+      `  broker/floor throughput ${ratio(med("broker", "rps"), med("floor", "rps"))}× (target ≥ 1.0×); ` +
+        `broker/floor p99 ${ratio(med("broker", "p99"), med("floor", "p99"))}× (target ≤ 1.2×); ` +
+        `broker/oidc-provider throughput ${ratio(med("broker", "rps"), med("oidc-provider", "rps"))}× (target ≥ 1.6×)`,
     );
+
+    // Repeat presenters: a pod's projected token or a credential_process refresh presents one token many times.
+    const repeated = (await freshBodies({ ...subjectJob, count: 64 })).flatMap((b) => Array(1000).fill(b));
+    console.log("\nrepeat presenters (64 distinct tokens, each presented ~1,000 times):");
+    for (const s of systems.filter((x) => x.kind === "subject"))
+      console.log(`  ${s.name.padEnd(13)} ${fmt({ ...(await load(s.url, repeated, opts)), repeats: 0 })}`);
   } finally {
-    baseline.kill();
-    broker.kill();
+    for (const s of systems) s.proc.kill();
     await idp.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   await new Promise<void>((resolve, reject) => {
     const d = spawn(process.execPath, ["--expose-gc", join(here, "decision.ts")], { stdio: "inherit" });
