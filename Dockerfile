@@ -47,6 +47,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY policies ./policies
 USER 10001:10001
+# V8 grows the young generation to 64 MiB per semi-space during a large policy load and keeps it: 16 MiB holds a
+# 10,000-policy set within 200 MiB RSS and costs nothing measurable on /token (docs/architecture.md, Memory).
+ENV NODE_OPTIONS=--max-semi-space-size=16
 EXPOSE 8080
 # No curl/wget in the slim image: Node's own fetch probes the liveness endpoint (PORT env honoured).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \

@@ -4,7 +4,7 @@
  */
 import { decide } from "../src/policy/evaluate.ts";
 import { compilePolicyFiles } from "../src/policy/parse.ts";
-import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
+import { BENCH_CLAIMS, benchPolicies, SEMI_SPACE } from "./policies.ts";
 
 const LIMITS = { maxTtl: 3600, defaultTtl: 900 };
 const claims = BENCH_CLAIMS;
@@ -66,9 +66,13 @@ if (size > 0) {
   );
   const { spawnSync } = await import("node:child_process");
   for (const n of [100, 1000, 10_000]) {
-    const r = spawnSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, String(n)], {
-      stdio: "inherit",
-    });
+    const r = spawnSync(
+      process.execPath,
+      ["--expose-gc", SEMI_SPACE, new URL(import.meta.url).pathname, String(n)],
+      {
+        stdio: "inherit",
+      },
+    );
     if (r.status !== 0) throw new Error(`decision bench for ${n} failed`);
   }
   console.log("  targets at 10,000: p99 ≤ 50 µs, load+compile ≤ 2 s, RSS ≤ 200 MiB");

@@ -51,3 +51,6 @@ export const BENCH_CLAIMS = {
   job_workflow_ref: "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
   sha: "d6fde92930d4715a2b49857d24b940956b26d2d3",
 };
+
+/** As the container image runs the broker (Dockerfile NODE_OPTIONS): V8 otherwise keeps a 128 MiB young generation. */
+export const SEMI_SPACE = "--max-semi-space-size=16";

@@ -1,6 +1,14 @@
 import { type CompiledAccess, compileAccess } from "./access.ts";
+import { ConditionRuntime } from "./cel/environment.ts";
 import { type CompiledCondition, compileCondition } from "./cel.ts";
-import { checkDeclaredType, compileMatcher, type Matcher, MatcherError } from "./matcher.ts";
+import {
+  checkDeclaredType,
+  compileMatcher,
+  type Matcher,
+  MatcherError,
+  newPatternCache,
+  type PatternCache,
+} from "./matcher.ts";
 import { claimPointer, type DescribedProvider } from "./platforms.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
 import type { TargetSpec, TrustPolicy } from "./schema.ts";
@@ -78,7 +86,7 @@ function targetKind(t: TargetSpec): CompiledTarget["kind"] {
   return "jwt";
 }
 
-function compileTarget(t: TargetSpec, path: string): CompiledTarget {
+function compileTarget(t: TargetSpec, path: string, scope: CompileScope): CompiledTarget {
   const kind = targetKind(t);
   const templates = new Map<string, Template>();
   if (t.aws) {
@@ -86,7 +94,7 @@ function compileTarget(t: TargetSpec, path: string): CompiledTarget {
       if (source !== undefined)
         templates.set(
           name,
-          attempt(`${path}.aws.${name}`, () => compileTemplate(source)),
+          attempt(`${path}.aws.${name}`, () => template(scope, source)),
         );
     };
     add("sessionName", t.aws.sessionName);
@@ -106,6 +114,32 @@ function compileTarget(t: TargetSpec, path: string): CompiledTarget {
 }
 
 /**
+ * What the policies of one set share while compiled: RE2 programs by pattern and the CEL environment (with its
+ * budget meter and `matches` cache). Owned by the set; nothing of it outlives the set.
+ */
+export interface CompileScope {
+  patterns: PatternCache;
+  conditions: ConditionRuntime;
+  /** Templates are immutable once compiled: 10,000 policies templating `github:{{claims.repository}}` share one. */
+  templates: Map<string, Template>;
+}
+
+export const newCompileScope = (): CompileScope => ({
+  patterns: newPatternCache(),
+  conditions: new ConditionRuntime(),
+  templates: new Map(),
+});
+
+function template(scope: CompileScope, source: string): Template {
+  let t = scope.templates.get(source);
+  if (!t) {
+    t = compileTemplate(source);
+    scope.templates.set(source, t);
+  }
+  return t;
+}
+
+/**
  * `providers` are the policy's providers as the config describes them: their claim shapes type the `match`
  * literals and the condition (CONTRACT §5 "Claim types"). Unknown providers (no config) declare nothing.
  */
@@ -113,6 +147,7 @@ export function compilePolicy(
   policy: TrustPolicy,
   source: PolicySource,
   providers: readonly DescribedProvider[] = [],
+  scope: CompileScope = newCompileScope(),
 ): CompiledPolicy {
   const { spec } = policy;
   const match = Object.entries(spec.match).map(([key, input]) =>
@@ -128,7 +163,7 @@ export function compilePolicy(
           throw new MatcherError(e.message.replace("this provider", `provider ${p.name}`));
         }
       }
-      return { key, path: parseClaimKey(key), matcher: compileMatcher(input) };
+      return { key, path: parseClaimKey(key), matcher: compileMatcher(input, scope.patterns) };
     }),
   );
   const shapes = providers.map((p) => ({ provider: p.name, shape: p.shape }));
@@ -137,7 +172,7 @@ export function compilePolicy(
     const path = `spec.grant.targets[${i}]`;
     if (targets.has(t.audience))
       throw new PolicyCompileError(`${path}.audience`, `audience "${t.audience}" is listed twice`);
-    targets.set(t.audience, compileTarget(t, path));
+    targets.set(t.audience, compileTarget(t, path, scope));
   });
   const condition = spec.condition;
   const access = spec.access;
@@ -149,7 +184,7 @@ export function compilePolicy(
     condition:
       condition === undefined
         ? undefined
-        : attempt("spec.condition", () => compileCondition(condition, shapes)),
+        : attempt("spec.condition", () => compileCondition(condition, shapes, scope.conditions)),
     access: access === undefined ? undefined : attempt("spec.access", () => compileAccess(access)),
     singleUse: spec.singleUse,
     rateLimit: spec.rateLimit,
@@ -157,10 +192,10 @@ export function compilePolicy(
     subject:
       spec.grant.subject === undefined
         ? undefined
-        : attempt("spec.grant.subject", () => compileTemplate(spec.grant.subject as string)),
+        : attempt("spec.grant.subject", () => template(scope, spec.grant.subject as string)),
     claims: Object.entries(spec.grant.claims ?? {}).map(
       ([name, source]) =>
-        [name, attempt(`spec.grant.claims.${name}`, () => compileTemplate(source))] as const,
+        [name, attempt(`spec.grant.claims.${name}`, () => template(scope, source))] as const,
     ),
     targets,
     source,

@@ -1,5 +1,5 @@
 import { RE2JS } from "re2js";
-import { compileGlob } from "./glob.ts";
+import { compileGlob, type GlobMatcher } from "./glob.ts";
 import type { ClaimType } from "./platforms.ts";
 import type { MatcherInput } from "./schema.ts";
 
@@ -23,13 +23,28 @@ const sameLiteral = (expected: Literal, value: unknown): boolean =>
   typeof value === typeof expected && value === expected;
 
 /**
- * RE2 programs are large (~20 KB each), so policies that share a pattern share its program. Bounded: a
- * pathological set of distinct patterns only costs what it would without the cache.
+ * RE2 programs are large (~20 KB each) and globs are a token list each, so policies of one set that share a
+ * pattern share its compiled form. The set being compiled owns the maps (policy/compile.ts CompileScope): a reload
+ * that drops the set drops them.
  */
-const patterns = new Map<string, RE2JS>();
-const MAX_SHARED_PATTERNS = 10_000;
+export interface PatternCache {
+  regexes: Map<string, RE2JS>;
+  globs: Map<string, GlobMatcher>;
+}
 
-function compilePattern(source: string, what: string): RE2JS {
+export const newPatternCache = (): PatternCache => ({ regexes: new Map(), globs: new Map() });
+
+function sharedGlob(source: string, cache: PatternCache): GlobMatcher {
+  let glob = cache.globs.get(source);
+  if (!glob) {
+    glob = compileGlob(source);
+    cache.globs.set(source, glob);
+  }
+  return glob;
+}
+
+function compilePattern(source: string, what: string, cache: PatternCache): RE2JS {
+  const patterns = cache.regexes;
   const cached = patterns.get(source);
   if (cached) return cached;
   let re: RE2JS;
@@ -39,7 +54,7 @@ function compilePattern(source: string, what: string): RE2JS {
   } catch (e) {
     throw new MatcherError(`invalid ${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (patterns.size < MAX_SHARED_PATTERNS) patterns.set(source, re);
+  patterns.set(source, re);
   return re;
 }
 
@@ -58,8 +73,8 @@ export function literalTypes(input: MatcherInput): ReadonlySet<LiteralType> {
  * matcher, negated or not — `not` admits only a present claim of its literals' type whose value the inner
  * matcher refuses, so an issuer cannot side-step a deny-list by sending an array, a number or an object.
  */
-export function compileMatcher(input: MatcherInput): Matcher {
-  return build(input);
+export function compileMatcher(input: MatcherInput, patterns: PatternCache = newPatternCache()): Matcher {
+  return build(input, patterns);
 }
 
 /**
@@ -89,7 +104,7 @@ function shownLiterals(input: MatcherInput): Literal[] {
   return [];
 }
 
-function build(input: MatcherInput): Matcher {
+function build(input: MatcherInput, patterns: PatternCache): Matcher {
   if (typeof input !== "object") {
     return {
       kind: "exact",
@@ -98,11 +113,11 @@ function build(input: MatcherInput): Matcher {
     };
   }
   if ("glob" in input) {
-    const glob = compileGlob(input.glob);
+    const glob = sharedGlob(input.glob, patterns);
     return { kind: "glob", test: (v) => typeof v === "string" && glob(v) };
   }
   if ("regex" in input) {
-    const re = compilePattern(input.regex, "regex");
+    const re = compilePattern(input.regex, "regex", patterns);
     return { kind: "regex", test: (v) => typeof v === "string" && re.matches(v) };
   }
   if ("in" in input) {
@@ -114,7 +129,7 @@ function build(input: MatcherInput): Matcher {
       ...(allStrings ? { exactStrings: values as string[] } : {}),
     };
   }
-  const inner = build(input.not);
+  const inner = build(input.not, patterns);
   const types: ReadonlySet<string> = literalTypes(input.not);
   // typeof an array, an object or null is "object", never a literal's type: none of them passes a `not`.
   return { kind: "not", test: (v) => types.has(typeof v) && !inner.test(v) };

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
-import { parseYamlDocuments, YamlError } from "../util/yaml.ts";
-import { type CompiledPolicy, compilePolicy, PolicyCompileError } from "./compile.ts";
+import { YamlError, yamlDocuments } from "../util/yaml.ts";
+import { type CompiledPolicy, compilePolicy, newCompileScope, PolicyCompileError } from "./compile.ts";
 import { type LintFinding, lintPolicy } from "./lint.ts";
 import { describeProvider, type ProviderFacts } from "./platforms.ts";
 import { PolicySet } from "./policy-set.ts";
@@ -76,71 +76,79 @@ export function compilePolicyFiles(
   const providerIssuers = new Map(
     (options.providers ?? []).flatMap((p) => (p.issuer === undefined ? [] : [[p.name, p.issuer] as const])),
   );
-  for (const file of files) {
-    let documents: unknown[];
+  const scope = newCompileScope();
+  const compileDocument = (value: unknown, file: string, document: number) => {
+    const at = (path: string, message: string) => problems.push({ file, document, path, message });
+    if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
+    // zod drops an own `__proto__` key without an issue, which would silently delete a match entry (fail open).
+    const proto = protoKeyPath(value, []);
+    if (proto) {
+      at(
+        proto,
+        '"__proto__" is not allowed as a key; to match a claim of that name use the JSON Pointer /__proto__',
+      );
+      return;
+    }
+    const parsed = policySchema.safeParse(value);
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, file, document));
+      return;
+    }
+    const policy = parsed.data;
+    const name = policy.metadata.name;
+    const previous = seen.get(name);
+    if (previous !== undefined) {
+      at("metadata.name", `"${name}" is already defined in ${previous}`);
+      return;
+    }
+    seen.set(name, file);
+    const providers =
+      typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
+    const unknown = configured ? providers.filter((p) => !configured.has(p)) : [];
+    if (unknown.length > 0) {
+      at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);
+      return;
+    }
+    let policyCompiled: CompiledPolicy;
     try {
-      documents = parseYamlDocuments(file.text);
+      policyCompiled = compilePolicy(policy, { file, document }, providers.map(describe), scope);
+    } catch (e) {
+      if (!(e instanceof PolicyCompileError)) throw e;
+      at(e.path, e.message);
+      return;
+    }
+    let blocked = false;
+    for (const f of lintPolicy(policy, { providerIssuers })) {
+      if (f.severity === "error" && f.acknowledged === undefined) {
+        blocked = true;
+        at(
+          f.path,
+          `[${f.rule}] ${f.message} (or acknowledge it: spec.acknowledge: [{rule: ${f.rule}, reason: "…"}])`,
+        );
+      } else {
+        findings.push({ file: file, document, policy: name, ...f });
+      }
+    }
+    if (!blocked) compiled.push(policyCompiled);
+  };
+  for (const file of files) {
+    const before = { problems: problems.length, findings: findings.length, compiled: compiled.length };
+    const namesBefore = new Map(seen);
+    try {
+      // One document at a time: parsed, validated and compiled before the next is parsed.
+      let document = 0;
+      for (const value of yamlDocuments(file.text)) compileDocument(value, file.path, document++);
     } catch (e) {
       if (!(e instanceof YamlError)) throw e;
+      // A file that is not YAML is one problem, as if none of its documents had been read.
+      problems.length = before.problems;
+      findings.length = before.findings;
+      compiled.length = before.compiled;
+      seen.clear();
+      for (const [k, v] of namesBefore) seen.set(k, v);
       const path = e.path ?? `line ${e.line ?? "?"}`;
       problems.push({ file: file.path, document: e.document ?? 0, path, message: e.message });
-      continue;
     }
-    documents.forEach((value, document) => {
-      const at = (path: string, message: string) =>
-        problems.push({ file: file.path, document, path, message });
-      if (value === null || value === undefined) return; // an empty document (e.g. a trailing ---)
-      // zod drops an own `__proto__` key without an issue, which would silently delete a match entry (fail open).
-      const proto = protoKeyPath(value, []);
-      if (proto) {
-        at(
-          proto,
-          '"__proto__" is not allowed as a key; to match a claim of that name use the JSON Pointer /__proto__',
-        );
-        return;
-      }
-      const parsed = policySchema.safeParse(value);
-      if (!parsed.success) {
-        problems.push(...zodProblems(parsed.error, file.path, document));
-        return;
-      }
-      const policy = parsed.data;
-      const name = policy.metadata.name;
-      const previous = seen.get(name);
-      if (previous !== undefined) {
-        at("metadata.name", `"${name}" is already defined in ${previous}`);
-        return;
-      }
-      seen.set(name, file.path);
-      const providers =
-        typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
-      const unknown = configured ? providers.filter((p) => !configured.has(p)) : [];
-      if (unknown.length > 0) {
-        at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);
-        return;
-      }
-      let policyCompiled: CompiledPolicy;
-      try {
-        policyCompiled = compilePolicy(policy, { file: file.path, document }, providers.map(describe));
-      } catch (e) {
-        if (!(e instanceof PolicyCompileError)) throw e;
-        at(e.path, e.message);
-        return;
-      }
-      let blocked = false;
-      for (const f of lintPolicy(policy, { providerIssuers })) {
-        if (f.severity === "error" && f.acknowledged === undefined) {
-          blocked = true;
-          at(
-            f.path,
-            `[${f.rule}] ${f.message} (or acknowledge it: spec.acknowledge: [{rule: ${f.rule}, reason: "…"}])`,
-          );
-        } else {
-          findings.push({ file: file.path, document, policy: name, ...f });
-        }
-      }
-      if (!blocked) compiled.push(policyCompiled);
-    });
   }
   return { set: new PolicySet(compiled), problems, findings };
 }

@@ -61,14 +61,14 @@ function findUnsafeInteger(
   return undefined;
 }
 
-/** Every document of a multi-document source (empty documents come back as null). */
-export function parseYamlDocuments(text: string): unknown[] {
+/** The documents of one piece of a source; lines and document indexes count from the piece's place in it. */
+function loadChunk(text: string, firstLine: number, firstDocument: number): unknown[] {
   let docs: unknown[];
   try {
     docs = loadAll(text, { maxAliases: 0, schema: SCHEMA });
   } catch (e) {
     if (e instanceof YAMLException) {
-      const line = e.mark ? e.mark.line + 1 : undefined;
+      const line = e.mark ? e.mark.line + 1 + firstLine : undefined;
       throw new YamlError(e.reason, line);
     }
     throw e;
@@ -80,11 +80,57 @@ export function parseYamlDocuments(text: string): unknown[] {
         `integer ${unsafe.source} is outside ±(2^53−1) and cannot be compared exactly; quote the value ("${unsafe.source}") to match it as a string`,
         undefined,
         unsafe.path || "(document)",
-        index,
+        firstDocument + index,
       );
     }
   }
   return docs;
+}
+
+/**
+ * A line that starts a document: `---` at column 0, then white space or the end (YAML 1.2.2 §9.1.2 document markers).
+ * Such a line is never content (production c-forbidden), so cutting the source there yields the same documents.
+ */
+const DOCUMENT_START = /^---(?=[ \t\r\n]|$)/gm;
+
+/**
+ * The documents of a multi-document source one at a time (empty documents come back as null): a 10,000-policy file
+ * is never held as 10,000 parsed trees (js-yaml builds every event of its input before the first document). A
+ * source with directives (`%YAML`) is parsed whole, since they belong to the document after them.
+ */
+export function* yamlDocuments(text: string): Generator<unknown> {
+  if (/^%/m.test(text)) {
+    yield* loadChunk(text, 0, 0);
+    return;
+  }
+  let start = 0;
+  let line = 0;
+  let documents = 0;
+  const next = (end: number) => {
+    const chunk = text.slice(start, end);
+    const first = line;
+    line += countLines(chunk);
+    start = end;
+    const docs = loadChunk(chunk, first, documents);
+    documents += docs.length;
+    return docs;
+  };
+  for (const m of text.matchAll(DOCUMENT_START)) {
+    if (m.index === 0) continue;
+    yield* next(m.index);
+  }
+  yield* next(text.length);
+}
+
+const countLines = (s: string) => {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i !== -1; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+};
+
+/** Every document of a multi-document source (empty documents come back as null). */
+export function parseYamlDocuments(text: string): unknown[] {
+  return [...yamlDocuments(text)];
 }
 
 /** A single-document source. */

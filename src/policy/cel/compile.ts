@@ -2,7 +2,7 @@ import type { ClaimShape } from "../platforms.ts";
 import { instrument } from "./budget/instrument.ts";
 import { Checker } from "./checker/checker.ts";
 import type { CompiledCondition } from "./condition-types.ts";
-import { planCondition } from "./environment.ts";
+import { ConditionRuntime } from "./environment.ts";
 import { ConditionError } from "./errors.ts";
 import { runProgram } from "./evaluation/run-program.ts";
 import { checkSource } from "./source/check-source.ts";
@@ -10,11 +10,13 @@ import { parseSource } from "./source/parse-source.ts";
 import { isDyn, isPrim, show } from "./types/cel-type.ts";
 
 /**
- * Parses, type-checks and bounds a condition. Throws ConditionError with a position and what is wrong.
+ * Parses, type-checks and bounds a condition, planned in `runtime` (the compiled set's, which then owns it).
+ * Throws ConditionError with a position and what is wrong.
  */
 export function compileCondition(
   source: string,
   shapes: ReadonlyArray<{ provider: string; shape: ClaimShape }> = [],
+  runtime: ConditionRuntime = new ConditionRuntime(),
 ): CompiledCondition {
   checkSource(source);
   const parsed = parseSource(source);
@@ -35,6 +37,6 @@ export function compileCondition(
     }
   }
   instrument(parsed.expr);
-  const program = planCondition(parsed);
-  return { source, evaluate: (input) => runProgram(program, input) };
+  const program = runtime.plan(parsed);
+  return { source, evaluate: (input) => runProgram(program, runtime.meter, input) };
 }

@@ -1,33 +1,50 @@
 import { CelScalar, celEnv, isCelError, mapType, plan } from "@bufbuild/cel";
 import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { BUDGET_FUNCTIONS } from "./budget/budget-functions.ts";
+import { budgetFunctions } from "./budget/budget-functions.ts";
+import { Meter } from "./budget/meter.ts";
 import { STANDARD_OVERRIDES } from "./functions/overrides.ts";
-import { RE2_PATTERNS } from "./functions/re2-patterns.ts";
+import { re2Patterns } from "./functions/re2-patterns.ts";
 import { TIMESTAMP } from "./functions/runtime-types.ts";
 
-/** The run-time environment every condition is planned in: its variables, the budget and the overrides. */
-export const ENV = celEnv({
-  variables: {
-    claims: mapType(CelScalar.STRING, CelScalar.DYN),
-    request: mapType(CelScalar.STRING, CelScalar.DYN),
-    now: TIMESTAMP,
-  },
-  funcs: [...BUDGET_FUNCTIONS, ...STANDARD_OVERRIDES],
-  re2: RE2_PATTERNS,
-});
+const VARIABLES = {
+  claims: mapType(CelScalar.STRING, CelScalar.DYN),
+  request: mapType(CelScalar.STRING, CelScalar.DYN),
+  now: TIMESTAMP,
+};
+
+/**
+ * The run-time environment conditions are planned in: the variables, the budget (its meter) and the overrides, and
+ * the `matches` pattern cache. One per compiled policy set, which owns it: a reload drops the old one whole.
+ */
+export class ConditionRuntime {
+  readonly meter = new Meter();
+  readonly #env = celEnv({
+    variables: VARIABLES,
+    funcs: [...budgetFunctions(this.meter), ...STANDARD_OVERRIDES],
+    re2: re2Patterns(),
+  });
+
+  /** A checked and instrumented condition, ready to run against bound variables. */
+  plan(parsed: ParsedExpr) {
+    return plan(this.#env, parsed);
+  }
+}
+
+/**
+ * For load-time checks of literal conversions (`timestamp("…")`, `duration("…")`) only: no budget functions
+ * (nothing is instrumented yet) and no pattern cache (`matches` literals are checked by RE2 directly): stateless.
+ */
+const CONSTANT_ENV = celEnv({ variables: VARIABLES, funcs: STANDARD_OVERRIDES });
 
 /** Evaluates a variable-free subexpression (a literal conversion) at load time. */
 export function constantHolds(e: Expr): boolean {
   try {
-    return !isCelError(plan(ENV, e)({ claims: {}, request: {}, now: timestampFromMs(0) }));
+    return !isCelError(plan(CONSTANT_ENV, e)({ claims: {}, request: {}, now: timestampFromMs(0) }));
   } catch {
     return false;
   }
 }
 
-/** A checked and instrumented condition, ready to run against bound variables. */
-export const planCondition = (parsed: ParsedExpr) => plan(ENV, parsed);
-
-export type ConditionProgram = ReturnType<typeof planCondition>;
+export type ConditionProgram = ReturnType<ConditionRuntime["plan"]>;
 export type ConditionBindings = Parameters<ConditionProgram>[0];

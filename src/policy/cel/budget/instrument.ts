@@ -23,20 +23,28 @@ const SIZED_OPERANDS: Readonly<Record<string, "all" | "last">> = {
   matches: "all",
 };
 
-let nextId = INJECTED_ID_BASE;
-const call = (fn: string, args: Expr[]): Expr =>
-  create(ExprSchema, { id: nextId++, exprKind: { case: "callExpr", value: { function: fn, args } } });
-const intConst = (n: number): Expr =>
-  create(ExprSchema, {
-    id: nextId++,
-    exprKind: { case: "constExpr", value: { constantKind: { case: "int64Value", value: BigInt(n) } } },
-  });
+/** Numbers the injected nodes of one expression (ids need only be unique within it). */
+class NodeFactory {
+  #next = INJECTED_ID_BASE;
+  call(fn: string, args: Expr[]): Expr {
+    return create(ExprSchema, {
+      id: this.#next++,
+      exprKind: { case: "callExpr", value: { function: fn, args } },
+    });
+  }
+  int(n: number): Expr {
+    return create(ExprSchema, {
+      id: this.#next++,
+      exprKind: { case: "constExpr", value: { constantKind: { case: "int64Value", value: BigInt(n) } } },
+    });
+  }
+}
 
 /**
  * Injects the budget: each comprehension's loop condition becomes `@wif_step(weight) && cond`, and each
  * operand of a size-dependent operation `x` becomes `@wif_charge(x)`. Users cannot write these names.
  */
-export function instrument(e: Expr | undefined): void {
+export function instrument(e: Expr | undefined, nodes: NodeFactory = new NodeFactory()): void {
   if (!e) return;
   const k = e.exprKind;
   // The weight is the body as written, before instrumenting it adds nodes.
@@ -44,22 +52,24 @@ export function instrument(e: Expr | undefined): void {
     k.case === "comprehensionExpr"
       ? Math.max(1, countNodes(k.value.loopCondition) + countNodes(k.value.loopStep))
       : 0;
-  childrenOf(e).forEach(instrument);
-  if (k.case === "comprehensionExpr") chargeIterations(k.value, weight);
-  else if (k.case === "callExpr") chargeOperands(k.value);
+  for (const child of childrenOf(e)) instrument(child, nodes);
+  if (k.case === "comprehensionExpr") chargeIterations(k.value, weight, nodes);
+  else if (k.case === "callExpr") chargeOperands(k.value, nodes);
 }
 
 /** Iterating first copies the range (charged by its size), then runs the body once per element. */
-function chargeIterations(c: Expr_Comprehension, weight: number): void {
-  if (c.iterRange) c.iterRange = call(CHARGE_FN, [c.iterRange]);
+function chargeIterations(c: Expr_Comprehension, weight: number, nodes: NodeFactory): void {
+  if (c.iterRange) c.iterRange = nodes.call(CHARGE_FN, [c.iterRange]);
   if (c.loopCondition) {
-    c.loopCondition = call("_&&_", [call(STEP_FN, [intConst(weight)]), c.loopCondition]);
+    c.loopCondition = nodes.call("_&&_", [nodes.call(STEP_FN, [nodes.int(weight)]), c.loopCondition]);
   }
 }
 
-function chargeOperands(v: Expr_Call): void {
+function chargeOperands(v: Expr_Call, nodes: NodeFactory): void {
   const which = SIZED_OPERANDS[v.function];
   if (!which) return;
-  if (v.target) v.target = call(CHARGE_FN, [v.target]);
-  v.args = v.args.map((a, i) => (which === "all" || i === v.args.length - 1 ? call(CHARGE_FN, [a]) : a));
+  if (v.target) v.target = nodes.call(CHARGE_FN, [v.target]);
+  v.args = v.args.map((a, i) =>
+    which === "all" || i === v.args.length - 1 ? nodes.call(CHARGE_FN, [a]) : a,
+  );
 }
