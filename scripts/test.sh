@@ -216,6 +216,8 @@ bring_up() {
     log "$name: the machine's $name did not come up on $port"
   elif port_open "$port"; then
     log "$name: 127.0.0.1:$port is taken by something that is not a usable $name"
+  else
+    log "$name: nothing on 127.0.0.1:$port, and no stopped $name of this machine is set up for that port"
   fi
   if dry; then log "$name: would start a private $name on a free port"; up_port=0; return 0; fi
   log "$name: starting a private $name on a free port"
