@@ -36,9 +36,11 @@ pg_port=${WIF_TEST_PG_PORT:-5432}
 mysql_port=${WIF_TEST_MYSQL_PORT:-3306}
 state_dir=""
 private_pids=()
+output_file=""
 
 cleanup() {
   local pid
+  [ -z "$output_file" ] || rm -f "$output_file"
   for pid in "${private_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$state_dir" ]; then
     # PostgreSQL and MariaDB need a moment to exit before their data dirs can go.
@@ -287,14 +289,13 @@ if [ ! -d node_modules ] || { [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ] &
 fi
 echo "$lock_sum" >"$stamp"
 
-out=$(mktemp "${TMPDIR:-/tmp}/wif-broker-test-output.XXXXXX")
+output_file=$(mktemp "${TMPDIR:-/tmp}/wif-broker-test-output.XXXXXX")
 set +e
-npm test 2>&1 | tee "$out"
+npm test 2>&1 | tee "$output_file"
 status=${PIPESTATUS[0]}
 set -e
 # node --test's summary: "ℹ tests N" (spec reporter) or "# tests N" (TAP).
-count=$(sed -n -E 's/^(ℹ|#) tests ([0-9]+)$/\2/p' "$out" | tail -1)
-rm -f "$out"
+count=$(sed -n -E 's/^(ℹ|#) tests ([0-9]+)$/\2/p' "$output_file" | tail -1)
 [ "$status" = 0 ] || exit "$status"
 [ -n "$count" ] && [ "$count" -gt 0 ] || die "npm test ran no tests"
 log "$count tests passed"
