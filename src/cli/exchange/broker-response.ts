@@ -35,7 +35,7 @@ export function brokerRefusal(
   res: Response,
   body: unknown,
   secrets: readonly string[],
-  format: Format,
+  format: Format | undefined,
 ): CliError {
   const b = isRecord(body) ? body : {};
   const clean = (v: unknown) => (typeof v === "string" ? sanitize(v, secrets) : undefined);

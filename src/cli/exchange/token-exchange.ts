@@ -1,8 +1,9 @@
 import { GRANT } from "../../exchange/request.ts";
 import { TOKEN_TYPE } from "../../mint/types.ts";
-import { brokerRefusal, tokenResponse } from "./broker-response.ts";
+import { brokerRefusal, type Issued, tokenResponse } from "./broker-response.ts";
 import { brokerEndpoint } from "./broker-url.ts";
 import { EXIT } from "./exit-codes.ts";
+import type { Format } from "./formats/format.ts";
 import { render } from "./formats/render.ts";
 import { Http } from "./http.ts";
 import type { ExchangeOptions } from "./options.ts";
@@ -15,24 +16,41 @@ export async function exchangeToken(o: ExchangeOptions, env: NodeJS.ProcessEnv):
   const secrets: string[] = [];
   const subjectToken = await readSubjectToken(o, env, http, secrets);
   secrets.push(subjectToken);
+  const { issued, body } = await postTokenExchange(http, o, subjectToken, secrets);
+  process.stdout.write(render(o.format, issued, body));
+  return EXIT.ok;
+}
 
+export interface TokenExchangeParams {
+  broker: URL;
+  audience: string;
+  scope: string | undefined;
+  requestedTokenType: string | undefined;
+  format: Format | undefined;
+}
+
+/** One RFC 8693 token exchange at `<broker>/token`; a refusal is a CliError without any of `secrets` in it. */
+export async function postTokenExchange(
+  http: Http,
+  p: TokenExchangeParams,
+  subjectToken: string,
+  secrets: readonly string[],
+): Promise<{ issued: Issued; body: unknown }> {
   const form = new URLSearchParams({
     grant_type: GRANT.tokenExchange,
     subject_token: subjectToken,
     subject_token_type: TOKEN_TYPE.jwt,
-    audience: o.audience,
+    audience: p.audience,
   });
-  if (o.scope !== undefined) form.set("scope", o.scope);
-  if (o.requestedTokenType !== undefined) form.set("requested_token_type", o.requestedTokenType);
+  if (p.scope !== undefined) form.set("scope", p.scope);
+  if (p.requestedTokenType !== undefined) form.set("requested_token_type", p.requestedTokenType);
 
-  const res = await http.send("the broker", brokerEndpoint(o.broker, "token"), {
+  const res = await http.send("the broker", brokerEndpoint(p.broker, "token"), {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
     body: form,
   });
   const body = await http.json("the broker", res);
-  if (!res.ok) throw brokerRefusal(res, body, secrets, o.format);
-  const issued = tokenResponse(body);
-  process.stdout.write(render(o.format, issued, body));
-  return EXIT.ok;
+  if (!res.ok) throw brokerRefusal(res, body, secrets, p.format);
+  return { issued: tokenResponse(body), body };
 }

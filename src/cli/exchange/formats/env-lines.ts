@@ -11,7 +11,7 @@ export function envLines(issued: Issued): string {
     .join("");
 }
 
-function envVariables(issued: Issued): Array<[string, string | undefined]> {
+export function envVariables(issued: Issued): Array<[string, string | undefined]> {
   if (issued.issuedTokenType === TOKEN_TYPE.awsCredentials) {
     const doc = awsDocument(issued.accessToken);
     // The names the AWS CLI and SDKs read from the environment (AWS_CREDENTIAL_EXPIRATION included).
