@@ -47,6 +47,9 @@ function deferred<T = void>() {
 }
 
 /** A raw client socket that collects everything the server sends and notes when the server closed it. */
+/** Raw clients by the broker port they talk to, so a failed test can drop its own before closing its broker. */
+const clientsByPort = new Map<number, Set<RawClient>>();
+
 class RawClient {
   readonly socket: Socket;
   readonly opened = performance.now();
@@ -57,6 +60,8 @@ class RawClient {
 
   constructor(port: number) {
     this.socket = connect(port, "127.0.0.1");
+    const open = clientsByPort.get(port) ?? new Set<RawClient>();
+    clientsByPort.set(port, open.add(this));
     this.socket.on("data", (d: Buffer) => {
       this.received += d.toString("latin1");
     });
@@ -166,6 +171,9 @@ async function withBroker(fn: (t: TestBroker) => Promise<void>): Promise<void> {
   try {
     await fn(t);
   } finally {
+    // A half-sent request would hold close() forever: Node stops its timeout checks once the server closes.
+    for (const c of clientsByPort.get(t.broker.port) ?? []) c.destroy();
+    clientsByPort.delete(t.broker.port);
     await t.close();
   }
 }
