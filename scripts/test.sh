@@ -110,6 +110,7 @@ fi
 command -v mysql >/dev/null || packages+=(mariadb-client)
 [ -n "${WIF_TEST_MYSQL_URL:-}" ] || [ -x /usr/sbin/mariadbd ] || packages+=(mariadb-server)
 [ -n "${WIF_TEST_CHROMIUM:-}" ] || [ -n "$(chromium_path)" ] || packages+=(chromium)
+python3 -c 'import boto3' 2>/dev/null || packages+=(python3-boto3) # the AWS SDK refresh measurement
 install_packages "${packages[@]}"
 
 # ---------------------------------------------------------------- probes

@@ -29,6 +29,11 @@ export { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-c
 /** STS DurationSeconds bounds: at least 15 minutes, at most 12 hours (the role's own maximum may be lower). */
 export const STS_MIN_DURATION = 900;
 export const STS_MAX_DURATION = 43_200;
+/**
+ * CONTRACT §3: credentials handed to AWS SDKs have at least 20 minutes left (botocore refreshes those expiring
+ * within 15 minutes on every call), so the cache never serves one with less.
+ */
+export const AWS_MIN_REMAINING_MS = 20 * 60_000;
 /** The web identity JWT only has to live through the STS call (and its retries). */
 const WEB_IDENTITY_JWT_TTL = 300;
 
@@ -61,7 +66,10 @@ interface StsCall {
 
 export function createAwsMinter(options: AwsMinterOptions): Minter {
   const clock = options.clock ?? systemClock;
-  const cache = options.cache === undefined ? createCredentialCache() : options.cache;
+  const cache =
+    options.cache === undefined
+      ? createCredentialCache({ minRemainingMs: AWS_MIN_REMAINING_MS })
+      : options.cache;
   const config: STSClientConfig = {
     region: options.region,
     // Retries are ours (util/retry.ts), bounded by the request deadline.

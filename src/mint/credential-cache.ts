@@ -5,7 +5,9 @@ import type { IssuedToken } from "./types.ts";
  * In-memory cache of issued cloud credentials, so a burst of identical exchanges does not become a burst of STS
  * or IAM Credentials calls (both throttle). Per process only: a credential never leaves memory (no Redis, no
  * disk). An entry is served for at most half of the credential's lifetime, so a cached answer always has at
- * least half of its lifetime left; the size is bounded and the least recently used entry goes first.
+ * least half of its lifetime left, and never with less than `minRemainingMs` left (a credential that lives
+ * shorter than that is not served from the cache at all); the size is bounded and the least recently used
+ * entry goes first.
  */
 export interface CredentialCache {
   /** The cached token with `expiresIn` counted down to `now`, or undefined. */
@@ -18,6 +20,8 @@ export interface CredentialCache {
 export interface CredentialCacheOptions {
   /** Upper bound on entries (default 1000). */
   maxEntries?: number;
+  /** A cached credential is served only while it has at least this much left (default 0). */
+  minRemainingMs?: number;
 }
 
 interface Entry {
@@ -28,6 +32,7 @@ interface Entry {
 
 export function createCredentialCache(options: CredentialCacheOptions = {}): CredentialCache {
   const maxEntries = options.maxEntries ?? 1000;
+  const minRemaining = options.minRemainingMs ?? 0;
   if (!Number.isInteger(maxEntries) || maxEntries < 1)
     throw new TypeError("maxEntries must be a positive integer");
   // A Map iterates in insertion order: re-inserting on every hit makes the first key the least recently used.
@@ -49,7 +54,9 @@ export function createCredentialCache(options: CredentialCacheOptions = {}): Cre
       const lifetime = expiresAt - now;
       if (lifetime <= 0) return;
       entries.delete(key);
-      entries.set(key, { token: { ...token }, expiresAt, staleAt: now + lifetime / 2 });
+      // Stale once less than max(half the lifetime, minRemaining) is left; at once if it lives shorter.
+      const keep = Math.max(lifetime / 2, Math.min(minRemaining, lifetime));
+      entries.set(key, { token: { ...token }, expiresAt, staleAt: expiresAt - keep });
       while (entries.size > maxEntries) {
         const oldest = entries.keys().next().value;
         if (oldest === undefined) break;

@@ -29,6 +29,13 @@ export interface DecisionLimits {
 export const DEFAULT_TTL_SECONDS = 900;
 
 /**
+ * AWS credentials live one hour unless the target or policy says otherwise (STS's own default): botocore
+ * refreshes credential_process credentials that expire within 15 minutes before every call, so a default of
+ * 15 minutes would run the process once per API call (CONTRACT §3: at least 20 minutes left).
+ */
+export const AWS_DEFAULT_TTL_SECONDS = 3600;
+
+/**
  * Deny by default (CONTRACT §5). The first policy by name whose provider issued the token, whose match,
  * condition and access all hold, and which has the requested target with the requested scopes, admits.
  * `decide` stops at the first failing check of each candidate; `explain` checks every policy in full. Both
@@ -200,7 +207,10 @@ function grantFor(
       subject: rendered.subject,
       claims: rendered.claims,
       scopes,
-      ttl: Math.min(target.ttl ?? policy.ttl ?? limits.defaultTtl, limits.maxTtl),
+      ttl: Math.min(
+        target.ttl ?? policy.ttl ?? (target.kind === "aws" ? AWS_DEFAULT_TTL_SECONDS : limits.defaultTtl),
+        limits.maxTtl,
+      ),
       target: rendered.target,
       singleUse: policy.singleUse,
       rateLimit: policy.rateLimit,

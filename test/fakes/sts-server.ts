@@ -6,6 +6,8 @@ import { closeServer, fakeLog, listenOnLoopback, type RecordingFake, withBody } 
  * A loopback fake of the AWS STS Query API (https://docs.aws.amazon.com/STS/latest/APIReference/): form-encoded
  * POST with Action and Version=2011-06-15, answered with the real XML documents (…Response/…Result/Credentials)
  * and the real XML error document (<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>).
+ * AssumeRole and AssumeRoleWithWebIdentity issue credentials; GetCallerIdentity answers (SDK clients signing
+ * with brokered credentials call it).
  */
 
 export interface StsRequest {
@@ -92,6 +94,7 @@ export async function startFakeSts(options: FakeStsOptions = {}): Promise<FakeSt
           errorXml({ status: 400, type: "Sender", code: "InvalidAction", message: "bad" }, requestId),
         );
       }
+      if (action === "GetCallerIdentity") return send(200, callerIdentityXml(requestId));
       if (action !== "AssumeRole" && action !== "AssumeRoleWithWebIdentity") {
         return send(
           400,
@@ -175,6 +178,21 @@ function successXml(
     <RequestId>${requestId}</RequestId>
   </ResponseMetadata>
 </${action}Response>
+`;
+}
+
+/** GetCallerIdentity: who signed the call (the fake answers one fixed assumed-role identity). */
+function callerIdentityXml(requestId: string): string {
+  return `<GetCallerIdentityResponse xmlns="${NS}">
+  <GetCallerIdentityResult>
+    <Arn>arn:aws:sts::123456789012:assumed-role/deploy/session</Arn>
+    <UserId>AROA3XFRBF535PLBIFPI4:session</UserId>
+    <Account>123456789012</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata>
+    <RequestId>${requestId}</RequestId>
+  </ResponseMetadata>
+</GetCallerIdentityResponse>
 `;
 }
 

@@ -16,6 +16,8 @@ export interface ExchangeOptions {
   format: Format;
   requestedTokenType: string | undefined;
   timeoutMs: number;
+  /** `--cache`: reuse the last answer for this request from a 0600 file until 5 minutes before it expires. */
+  cache: boolean;
 }
 
 const FLAGS = {
@@ -32,6 +34,7 @@ const FLAGS = {
   format: { type: "string", default: "json" },
   "requested-token-type": { type: "string" },
   timeout: { type: "string", default: "10s" },
+  cache: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -61,6 +64,7 @@ export function parseExchangeOptions(argv: string[]): ExchangeOptions | "help" {
     format,
     requestedTokenType: requestedTokenType(format, values["requested-token-type"]),
     timeoutMs: timeout * 1000,
+    cache: values.cache === true,
   };
 }
 

@@ -7,17 +7,28 @@ import type { Format } from "./formats/format.ts";
 import { render } from "./formats/render.ts";
 import { Http } from "./http.ts";
 import type { ExchangeOptions } from "./options.ts";
+import { answerExpiresAt, responseCache } from "./response-cache.ts";
 import { readSubjectToken } from "./token-sources/read-subject-token.ts";
 
 /** Fetches the identity token, exchanges it at `<broker>/token` (RFC 8693 §2.1) and prints the credential. */
 export async function exchangeToken(o: ExchangeOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const cache = o.cache ? responseCache(o, env) : undefined;
+  const cached = cache?.read(Date.now());
+  if (cached !== undefined) {
+    process.stdout.write(render(o.format, tokenResponse(cached), cached));
+    return EXIT.ok;
+  }
   const deadline = AbortSignal.timeout(o.timeoutMs);
   const http = new Http(deadline, o.timeoutMs);
   const secrets: string[] = [];
   const subjectToken = await readSubjectToken(o, env, http, secrets);
   secrets.push(subjectToken);
+  const fetchedAt = Date.now();
   const { issued, body } = await postTokenExchange(http, o, subjectToken, secrets);
-  process.stdout.write(render(o.format, issued, body));
+  const output = render(o.format, issued, body);
+  const expiresAt = cache ? answerExpiresAt(body, fetchedAt) : undefined;
+  if (cache && expiresAt !== undefined) cache.write(body, expiresAt);
+  process.stdout.write(output);
   return EXIT.ok;
 }
 
