@@ -20502,7 +20502,7 @@ var USAGE = `Usage:
   wif-broker exchange --broker URL --audience A [--scope S]...
       (--token-file F | --token-env VAR | --github-actions | --gcp-metadata | --k8s [--k8s-token-file F])
       [--id-token-audience AUD] [--format json|token|env|credential-process]
-      [--requested-token-type T] [--timeout 10s]
+      [--requested-token-type T] [--timeout 10s] [--cache]
 
 Identity token (exactly one source):
   --token-file F        a file holding the token (read on every run; surrounding whitespace is ignored)
@@ -20518,6 +20518,10 @@ Output (--format, default json):
   token                 the access_token only
   env                   shell export lines: AWS_ACCESS_KEY_ID… for AWS credentials, else WIF_ACCESS_TOKEN…
   credential-process    the AWS CLI/SDK credential_process document (AWS targets only)
+
+Cache (--cache): the broker's answer is kept in a 0600 file under $XDG_CACHE_HOME/wif-broker (default
+  ~/.cache/wif-broker), one per broker, audience, scope and token source, and reused until 5 minutes before the
+  credential expires: an AWS credential_process or a kubectl exec plugin then costs one exchange per lifetime.
 
 Exit codes: 0 issued; 1 refused (by the broker or the token source); 2 usage or local set-up error;
   3 unavailable (unreachable, timed out, HTTP 429 or 5xx): retry later.`;
@@ -20695,6 +20699,9 @@ function envVariables(issued) {
     ["WIF_SCOPE", issued.scope]
   ];
 }
+
+// src/cli/exchange/response-cache.ts
+var CACHE_REUSE_MARGIN_MS = 5 * 6e4;
 
 // src/cli/exchange/token-sources/id-token-audience.ts
 async function idTokenAudience(given, broker, http2) {

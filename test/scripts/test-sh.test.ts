@@ -13,8 +13,12 @@ import { freePort, type RedisServer, startRedisServer } from "../helpers/redis-s
 const run = promisify(execFile);
 
 async function dryRun(env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+  // What an outer scripts/test.sh exported must not decide for the inner one.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("WIF_TEST_")),
+  );
   return run("bash", ["scripts/test.sh", "--dry-run"], {
-    env: { ...process.env, WIF_TEST_CHROMIUM: "/nonexistent/chromium", ...env },
+    env: { ...inherited, WIF_TEST_CHROMIUM: "/nonexistent/chromium", ...env },
     timeout: 60_000,
   });
 }
