@@ -67,7 +67,9 @@ export function responseCache(o: ExchangeOptions, env: NodeJS.ProcessEnv): Respo
       if (!privateDirectory(dir)) return undefined;
       const entry = readPrivateFile(file);
       if (!isRecord(entry) || entry.key !== key || typeof entry.expiresAt !== "number") return undefined;
-      return now < entry.expiresAt - CACHE_REUSE_MARGIN_MS ? entry.body : undefined;
+      if (now >= entry.expiresAt - CACHE_REUSE_MARGIN_MS || !isRecord(entry.body)) return undefined;
+      // expires_in counts from now, not from when the answer was fetched (kubectl and WIF_EXPIRES_AT read it).
+      return { ...entry.body, expires_in: Math.floor((entry.expiresAt - now) / 1000) };
     },
     write(body, expiresAt) {
       try {

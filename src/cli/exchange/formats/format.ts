@@ -1,5 +1,5 @@
 /** `--format`: the form the caller's tooling reads the credential in. */
-export const FORMATS = ["json", "token", "env", "credential-process"] as const;
+export const FORMATS = ["json", "token", "env", "credential-process", "kubectl"] as const;
 export type Format = (typeof FORMATS)[number];
 
 export const isFormat = (f: string): f is Format => (FORMATS as readonly string[]).includes(f);

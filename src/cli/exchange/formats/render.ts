@@ -4,6 +4,7 @@ import { type Issued, sanitize } from "../broker-response.ts";
 import { EXIT } from "../exit-codes.ts";
 import { awsDocument } from "./aws-document.ts";
 import { envLines } from "./env-lines.ts";
+import { execCredential } from "./exec-credential.ts";
 import type { Format } from "./format.ts";
 
 /** What stdout gets for `--format`; `body` is the broker's response as it came. */
@@ -24,5 +25,7 @@ export function render(format: Format, issued: Issued, body: unknown): string {
       return `${issued.accessToken}\n`;
     case "env":
       return envLines(issued);
+    case "kubectl":
+      return execCredential(issued, Date.now());
   }
 }
