@@ -20501,7 +20501,7 @@ var K8S_TOKEN_FILE = "/var/run/secrets/tokens/wif-broker-token";
 var USAGE = `Usage:
   wif-broker exchange --broker URL --audience A [--scope S]...
       (--token-file F | --token-env VAR | --github-actions | --gcp-metadata | --k8s [--k8s-token-file F])
-      [--id-token-audience AUD] [--format json|token|env|credential-process]
+      [--id-token-audience AUD] [--format json|token|env|credential-process|kubectl]
       [--requested-token-type T] [--timeout 10s] [--cache]
 
 Identity token (exactly one source):
@@ -20518,6 +20518,7 @@ Output (--format, default json):
   token                 the access_token only
   env                   shell export lines: AWS_ACCESS_KEY_ID… for AWS credentials, else WIF_ACCESS_TOKEN…
   credential-process    the AWS CLI/SDK credential_process document (AWS targets only)
+  kubectl               a client.authentication.k8s.io/v1 ExecCredential, for a kubeconfig exec entry
 
 Cache (--cache): the broker's answer is kept in a 0600 file under $XDG_CACHE_HOME/wif-broker (default
   ~/.cache/wif-broker), one per broker, audience, scope and token source, and reused until 5 minutes before the
@@ -20699,6 +20700,9 @@ function envVariables(issued) {
     ["WIF_SCOPE", issued.scope]
   ];
 }
+
+// src/cli/exchange/formats/exec-credential.ts
+var BEARER_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt, TOKEN_TYPE.idToken];
 
 // src/cli/exchange/response-cache.ts
 var CACHE_REUSE_MARGIN_MS = 5 * 6e4;
