@@ -175,6 +175,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     shuttingDown: () => shuttingDown,
     brokerTokens,
     revokers: [brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock))],
+    auditClaims: config.audit.claims,
   });
 
   let server: ServerType;

@@ -37,6 +37,24 @@ export interface AuditEvent {
   caller_client_id?: string;
   /** Parts of the event were dropped to keep the line within 16 KiB (CONTRACT §7). */
   truncated?: boolean;
+  /** With `audit: {claims: true}` (CONTRACT §7): the verified subject token's claims, for `policy diff`. */
+  claims?: Record<string, unknown>;
+  /** The verified actor token's claims, when the request was delegated. */
+  actor_claims?: Record<string, unknown>;
+  /** Set instead of the claims when they would not fit the line bound. */
+  claims_omitted?: "too_large";
+  /** With `audit: {claims: true}`: the request as the decision saw it. */
+  request?: AuditedRequest;
+}
+
+export interface AuditedRequest {
+  audience: string;
+  /** Requested scopes, space-separated; absent when the request named none. */
+  scope?: string;
+  source_ip?: string;
+  client_id?: string;
+  /** The instant the decision used (ISO 8601). */
+  time?: string;
 }
 
 export interface AuditSink {

@@ -2,6 +2,7 @@ import { BrokerError } from "../errors.ts";
 import type { ExchangeOutcome } from "../exchange/outcome.ts";
 import type { GrantType, TokenRequest } from "../exchange/request.ts";
 import { sha256Hex } from "../util/hash.ts";
+import { auditClaimsFields } from "./claims-field.ts";
 import type { AuditEvent } from "./event.ts";
 
 /** One /token request as the route saw it: what was parsed, and the exchange's outcome. */
@@ -14,6 +15,8 @@ export interface TokenRequestRecord {
   request: TokenRequest | undefined;
   outcome: ExchangeOutcome;
   sourceIp: string | undefined;
+  /** `audit.claims`: add the verified claims and the request (CONTRACT §7). */
+  withClaims?: boolean;
 }
 
 /** The CONTRACT §7 audit event of one /token request, from whatever the exchange got to. */
@@ -52,5 +55,7 @@ export function exchangeAuditEvent(r: TokenRequestRecord): AuditEvent {
     if (outcome.issued.jti) event.jti = outcome.issued.jti;
   }
   if (decision) event.trace = decision.trace;
+  if (r.withClaims && id && request)
+    Object.assign(event, auditClaimsFields({ claims: id.claims, request, decidedAt: outcome.decidedAt }));
   return event;
 }

@@ -9,7 +9,8 @@ Usage:
   wif-broker keys generate --dir D [--alg ES256] write a new signing key
   wif-broker keys rotate --dir D [--alg ES256] [--activate-in 1h]
                                                  stage the next signing key
-  wif-broker policy validate|test|explain|schema see 'wif-broker policy --help'
+  wif-broker policy validate|test|explain|diff|schema
+                                                 see 'wif-broker policy --help'
   wif-broker exchange --broker URL --audience A  exchange this workload's identity token
 
 Config: --config F, or WIF_BROKER_CONFIG, or ./wif-broker.yaml, else the embedded default.`;

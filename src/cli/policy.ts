@@ -1,14 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { z } from "zod";
-import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
-import { DEFAULT_TTL_SECONDS, type DecisionLimits, explain } from "../policy/evaluate.ts";
+import { explain } from "../policy/evaluate.ts";
 import { parseFixtureFile, runFixtureCase } from "../policy/fixtures.ts";
-import { type CompileResult, compilePolicyFiles, formatProblem } from "../policy/parse.ts";
+import { type CompileResult, formatProblem } from "../policy/parse.ts";
 import { policySchema } from "../policy/schema.ts";
 import type { Decision } from "../policy/types.ts";
-import { providerFacts, readPolicyFiles } from "../runtime/policy-source.ts";
+import { withoutControlCharacters } from "./exchange/control-characters.ts";
+import { compileAt, type PolicyContext, policyContext } from "./policy-context.ts";
+import { runPolicyDiff } from "./policy-diff.ts";
 import { CliError, parseFlags } from "./shared.ts";
 
 const USAGE = `Usage:
@@ -16,7 +16,13 @@ const USAGE = `Usage:
   wif-broker policy test [PATH] [--config F]
   wif-broker policy explain (--claims F | --token JWT) --provider NAME --audience A [--scope S]
                             [--source-ip IP] [--time ISO] [--policies PATH] [--config F] [--json]
-  wif-broker policy schema`;
+  wif-broker policy schema
+  wif-broker policy diff --base DIR --head DIR --audit FILE… [--config F] [--format text|json|github]
+                         [--allow-widening]
+
+Without --config (or WIF_BROKER_CONFIG, or ./wif-broker.yaml) the embedded default config applies, as for
+'serve': PATH defaults to its policies, and a provider must be one of its providers or a well-known platform
+name (github, gitlab, google, gcp, terraform, kubernetes, azure).`;
 
 /** The JSON Schema of policy files, generated from the very schema the loader validates with. */
 export function policyJsonSchema(): Record<string, unknown> {
@@ -27,27 +33,12 @@ export function policyJsonSchema(): Record<string, unknown> {
   };
 }
 
-interface PolicyContext {
-  config: Config | undefined;
-  path: string;
-  limits: DecisionLimits;
-}
-
 function context(pathArg: string | undefined, configPath: string | undefined): PolicyContext {
-  const config = configPath ? loadConfig({ path: configPath, env: {} }).config : undefined;
-  const path = resolve(pathArg ?? config?.policies ?? "policies");
-  if (!existsSync(path)) throw new CliError(`${path}: no such file or directory`, 1);
-  const maxTtl = config?.limits.maxTtl ?? 3600;
-  return {
-    config,
-    path,
-    limits: { maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, maxTtl) },
-  };
+  return policyContext(pathArg, configPath);
 }
 
 function compile(ctx: PolicyContext): CompileResult {
-  const known = ctx.config ? { providers: providerFacts(ctx.config) } : {};
-  return compilePolicyFiles(readPolicyFiles(ctx.path), known);
+  return compileAt(ctx.path, ctx);
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -127,6 +118,24 @@ function decodeClaims(token: string): Record<string, unknown> {
   throw new CliError("--token is not a JWT with a JSON object payload", 1);
 }
 
+function readClaimsFile(file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new CliError(`--claims ${file}: ${(e as NodeJS.ErrnoException).code ?? "not JSON"}`, 1);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CliError(`--claims ${file}: not a JSON object`, 1);
+  return value as Record<string, unknown>;
+}
+
+/** Values as one terminal-safe line, cut at 300 characters. */
+const shorten = (text: string) => {
+  const line = withoutControlCharacters(text);
+  return line.length > 300 ? `${line.slice(0, 300)}… (${line.length} characters)` : line;
+};
+
 function renderTrace(d: Decision): string[] {
   const lines = [
     d.allow
@@ -135,8 +144,15 @@ function renderTrace(d: Decision): string[] {
   ];
   for (const t of d.trace) {
     lines.push(`  ${t.admitted ? "✓" : "✗"} ${t.policy}`);
-    for (const c of t.checks)
+    for (const c of t.checks) {
       lines.push(`      ${c.ok ? "ok  " : "FAIL"} ${c.check}${c.message ? `: ${c.message}` : ""}`);
+      // Offline, for the operator who holds the claims: what the check wanted and what it saw.
+      if (!c.ok && c.expected !== undefined)
+        lines.push(
+          `           expected ${shorten(c.expected)}`,
+          `           actual   ${shorten(c.actual ?? "")}`,
+        );
+    }
   }
   return lines;
 }
@@ -158,9 +174,7 @@ async function explainCommand(argv: string[]): Promise<number> {
     throw new CliError(`--provider and --audience are required\n${USAGE}`);
   if (Boolean(values.claims) === Boolean(values.token))
     throw new CliError("give exactly one of --claims F and --token JWT");
-  const claims = values.claims
-    ? (JSON.parse(readFileSync(values.claims, "utf8")) as Record<string, unknown>)
-    : decodeClaims(values.token ?? "");
+  const claims = values.claims ? readClaimsFile(values.claims) : decodeClaims(values.token ?? "");
   const ctx = context(values.policies, values.config);
   const { set, problems } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
@@ -191,6 +205,8 @@ export async function runPolicy(argv: string[]): Promise<number> {
       return test(rest);
     case "explain":
       return explainCommand(rest);
+    case "diff":
+      return runPolicyDiff(rest, { stdout: out, stderr: process.stderr });
     case "schema":
       out(JSON.stringify(policyJsonSchema(), null, 2));
       return 0;

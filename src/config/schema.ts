@@ -105,6 +105,8 @@ export const configSchema = z.strictObject({
       trustedProxies: z.array(cidrString).default([]),
     })
     .prefault({}),
+  /** CONTRACT §7: `claims: true` adds the verified claims and the request to each event (what `policy diff` replays). */
+  audit: z.strictObject({ claims: z.boolean().default(false) }).prefault({}),
   providers: z.array(providerSchema).default([]),
   targets: z
     .strictObject({

@@ -9,6 +9,8 @@ export interface Learned {
   provider?: ProviderRef;
   identity?: VerifiedIdentity;
   decision?: Decision;
+  /** The clock reading the decision used (epoch ms), so `policy diff` replays it at the same instant. */
+  decidedAt?: number;
 }
 
 /** The value an exchange ends with: a credential, or the failure (a BrokerError, or anything else → 500). */

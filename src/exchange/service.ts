@@ -73,6 +73,7 @@ export class ExchangeService implements Exchanger {
     learned.provider = { name: identity.provider, issuer: identity.issuer };
     learned.identity = identity;
 
+    learned.decidedAt = this.#d.clock();
     const decision = decide(
       this.#d.policies(),
       identity,
@@ -80,7 +81,7 @@ export class ExchangeService implements Exchanger {
         audience: req.audience,
         scopes: req.scopes,
         sourceIp: req.sourceIp,
-        now: this.#d.clock(),
+        now: learned.decidedAt,
         clientId: req.clientId,
       },
       this.#d.limits,

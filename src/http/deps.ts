@@ -57,6 +57,8 @@ export interface AppDeps {
   brokerTokens: ActiveTokenCheck;
   /** Asked in order by /revoke (CONTRACT §10): broker JWTs, database passwords, GitHub tokens. */
   revokers: readonly Revoker[];
+  /** `audit.claims` (CONTRACT §7): audit events carry the verified claims and the request. */
+  auditClaims?: boolean;
 }
 
 export type AppEnv = { Variables: { requestId: string } };

@@ -1,5 +1,6 @@
 import type { Reason } from "../reasons.ts";
 import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
+import { annotateTrace } from "./explain-values.ts";
 import { lookupClaim } from "./pointer.ts";
 import type { PolicySet } from "./policy-set.ts";
 import type {
@@ -105,6 +106,12 @@ function evaluate(
     }
     allowed ??= outcome.grant;
     if (!exhaustive) break;
+  }
+  // explain only: the expected pattern and actual value of every check (never in decide, so never in audit).
+  if (exhaustive) {
+    trace.forEach((t, i) => {
+      annotateTrace(candidates[i] as CompiledPolicy, t, who, req);
+    });
   }
   if (allowed) return { allow: true, grant: allowed, trace };
   return { allow: false, code: deny.code, reason: DENY_REASON[deny.code], detail: deny.detail, trace };

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
-import { YamlError, yamlDocuments } from "../util/yaml.ts";
+import { YamlAliasError, YamlError, yamlDocuments } from "../util/yaml.ts";
 import { type CompiledPolicy, compilePolicy, newCompileScope, PolicyCompileError } from "./compile.ts";
 import { type LintFinding, lintPolicy } from "./lint.ts";
 import { describeProvider, type ProviderFacts } from "./platforms.ts";
@@ -43,6 +43,8 @@ export interface CompileOptions {
    * it (`policy validate` with no `--config`), a provider's name is all there is.
    */
   providers?: readonly ProviderFacts[];
+  /** What the message on an unknown provider says about `providers` (default "not in the config"). */
+  unknownProviderHint?: string;
 }
 
 export const formatProblem = (p: PolicyProblem): string =>
@@ -106,7 +108,10 @@ export function compilePolicyFiles(
       typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
     const unknown = configured ? providers.filter((p) => !configured.has(p)) : [];
     if (unknown.length > 0) {
-      at("spec.provider", `unknown provider ${unknown.join(", ")} (not in the config)`);
+      at(
+        "spec.provider",
+        `unknown provider ${unknown.join(", ")} (${options.unknownProviderHint ?? "not in the config"})`,
+      );
       return;
     }
     let policyCompiled: CompiledPolicy;
@@ -147,7 +152,9 @@ export function compilePolicyFiles(
       seen.clear();
       for (const [k, v] of namesBefore) seen.set(k, v);
       const path = e.path ?? `line ${e.line ?? "?"}`;
-      problems.push({ file: file.path, document: e.document ?? 0, path, message: e.message });
+      const message =
+        e instanceof YamlAliasError ? "YAML aliases are not allowed in policy files" : e.message;
+      problems.push({ file: file.path, document: e.document ?? 0, path, message });
     }
   }
   return { set: new PolicySet(compiled), problems, findings };

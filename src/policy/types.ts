@@ -52,6 +52,10 @@ export interface CheckResult {
   ok: boolean;
   /** Why it failed, naming the check and never echoing claim values. */
   message?: string;
+  /** `explain` only (never `decide`, so never audit or HTTP): the pattern the check wants, as written. */
+  expected?: string;
+  /** `explain` only: the value the check saw (JSON for claims; "(missing)" when absent). */
+  actual?: string;
 }
 
 export interface PolicyTrace {

@@ -22,6 +22,9 @@ export class YamlError extends Error {
   }
 }
 
+/** The source uses an alias (`*name`): refused, since an alias is how a small file expands into an enormous one. */
+export class YamlAliasError extends YamlError {}
+
 /** An integer literal that a JavaScript number cannot hold exactly (9007199254740993 would read as …992). */
 class UnsafeInteger {
   readonly source: string;
@@ -69,6 +72,9 @@ function loadChunk(text: string, firstLine: number, firstDocument: number): unkn
   } catch (e) {
     if (e instanceof YAMLException) {
       const line = e.mark ? e.mark.line + 1 + firstLine : undefined;
+      // js-yaml's own wording ("aliases exceeded maxAliases (0)") reads like a limit that could be raised.
+      if (e.reason.startsWith("aliases exceeded"))
+        throw new YamlAliasError("YAML aliases are not allowed", line);
       throw new YamlError(e.reason, line);
     }
     throw e;

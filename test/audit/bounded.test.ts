@@ -58,6 +58,15 @@ const SAMPLE: Required<AuditEvent> = {
   caller_sub: "s",
   caller_client_id: "c",
   truncated: false,
+  claims: { sub: "repo:o/r:ref:refs/heads/main", repository_owner_id: "65" },
+  actor_claims: { sub: "system:serviceaccount:ci:deployer" },
+  claims_omitted: "too_large",
+  request: {
+    audience: "https://deploy.acme.internal",
+    scope: "a",
+    source_ip: "192.0.2.1",
+    time: new Date(0).toISOString(),
+  },
 };
 const FIELDS = Object.keys(SAMPLE) as Array<keyof AuditEvent>;
 

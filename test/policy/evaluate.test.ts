@@ -299,7 +299,11 @@ describe("decision", () => {
     const failing = d.trace[0]?.checks.filter((c) => !c.ok).map((c) => c.check);
     assert.deepEqual(failing, ["match.ref", "match.event_name"]);
     assert.equal(d.trace[1]?.checks[0]?.check, "provider");
-    assert.ok(!JSON.stringify(d).includes("refs/heads/main"), "no claim values in the trace");
+    // explain (offline, for the operator) shows the values; decide (audit, HTTP errors) never does.
+    const ref = d.trace[0]?.checks.find((c) => c.check === "match.ref");
+    assert.deepEqual([ref?.expected, ref?.actual], ['"refs/heads/dev"', '"refs/heads/main"']);
+    const decided = decide(set, who("github-actions-branch"), req(), LIMITS);
+    assert.ok(!JSON.stringify(decided).includes("refs/heads/main"), "no claim values in decide's trace");
   });
 });
 

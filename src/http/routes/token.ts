@@ -87,7 +87,16 @@ export function tokenRoute(deps: AppDeps) {
       if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
       response = c.json({ error: wire.error, error_description: wire.description }, wire.status);
     }
-    const event = exchangeAuditEvent({ requestId, started, status, grant, request, outcome, sourceIp });
+    const event = exchangeAuditEvent({
+      requestId,
+      started,
+      status,
+      grant,
+      request,
+      outcome,
+      sourceIp,
+      withClaims: deps.auditClaims === true,
+    });
     deps.audit.write(event);
     deps.metrics.exchanges.inc({
       result,
