@@ -23,6 +23,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The playground's browser bundle (esbuild, a dev dependency) is built next to the compiled server.
+COPY scripts/build-playground.ts ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts \
  && npm cache clean --force

@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv } from "./http/deps.ts";
 import { jwksRoute, oauthMetadataRoute, openidConfigurationRoute } from "./http/routes/discovery.ts";
 import { introspectRoute } from "./http/routes/introspect.ts";
 import { healthzRoute, metricsRoute, readyzRoute } from "./http/routes/operations.ts";
+import { PLAYGROUND_SCRIPT_PATH, PLAYGROUND_STYLE_PATH, playgroundRoutes } from "./http/routes/playground.ts";
 import { revokeRoute } from "./http/routes/revoke.ts";
 import { tokenRoute } from "./http/routes/token.ts";
 
@@ -51,6 +52,12 @@ export function createApp(given: AppDeps): Hono<AppEnv> {
   only("GET", "/healthz", healthzRoute());
   only("GET", "/readyz", readyzRoute(deps));
   only("GET", "/metrics", metricsRoute(deps));
+  if (deps.playground) {
+    const playground = playgroundRoutes(deps.issuer, deps.playground);
+    only("GET", "/playground", playground.page);
+    only("GET", PLAYGROUND_SCRIPT_PATH, playground.script);
+    only("GET", PLAYGROUND_STYLE_PATH, playground.style);
+  }
 
   app.notFound((c) =>
     c.json(

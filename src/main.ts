@@ -7,6 +7,7 @@ import type { Config } from "./config/schema.ts";
 import { ExchangeService } from "./exchange/service.ts";
 import { createClientIpResolver } from "./http/client-ip.ts";
 import type { AppEnv } from "./http/deps.ts";
+import type { PlaygroundAssets } from "./http/routes/playground.ts";
 import { closeGracefully, type HttpTimeouts, listen } from "./http/server.ts";
 import { BrokerTokenVerifier } from "./identity/broker-token.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
@@ -20,6 +21,7 @@ import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
 import { storeDenyList } from "./revocation/deny-list.ts";
 import { KeySource } from "./runtime/key-source.ts";
+import { playgroundDeps, readPlaygroundAssets } from "./runtime/playground.ts";
 import { PolicySource, providerFacts } from "./runtime/policy-source.ts";
 import { createProviders } from "./runtime/providers.ts";
 import { createReadiness } from "./runtime/readiness.ts";
@@ -47,6 +49,8 @@ export interface BrokerOptions {
   kms?: KmsIdentity;
   /** Seconds readiness reports not-ready before the listener closes on shutdown (load balancers catch up). */
   shutdownDelayMs?: number;
+  /** The playground's browser bundle (default: read from dist/web/playground when `playground.enabled`). */
+  playgroundAssets?: PlaygroundAssets;
 }
 
 export interface RunningBroker {
@@ -74,6 +78,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     delete process.env.GOOGLE_SDK_NODE_LOGGING;
   }
   const metrics = createMetrics();
+  const playgroundAssets = config.playground.enabled
+    ? (options.playgroundAssets ?? readPlaygroundAssets())
+    : undefined;
 
   // CONTRACT §12: with signing.kms no key is generated or read from disk; public keys come from the KMS.
   const keys: BrokerKeys = config.signing.kms
@@ -138,13 +145,17 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   }
   const denyList = storeDenyList(store);
   const brokerTokens = new BrokerTokenVerifier(keys.current, config.issuer, clock, denyList);
+  const decisionLimits = {
+    maxTtl: config.limits.maxTtl,
+    defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl),
+  };
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
   const exchange = new ExchangeService({
     verifier,
     policies: policies.current,
     minters,
     store,
-    limits: { maxTtl: config.limits.maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl) },
+    limits: decisionLimits,
     clock,
   });
 
@@ -176,6 +187,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     brokerTokens,
     revokers: [brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock))],
     auditClaims: config.audit.claims,
+    ...(playgroundAssets
+      ? { playground: playgroundDeps(config, policies, decisionLimits, playgroundAssets) }
+      : {}),
   });
 
   let server: ServerType;

@@ -5,6 +5,7 @@ import { PACKAGE_ROOT, parseConfig } from "../config/load.ts";
 import { DemoIssuer } from "../dev/demo-issuer.ts";
 import { startBroker } from "../main.ts";
 import { createLogger } from "../observability/log.ts";
+import { playgroundAssetsBuilt } from "../runtime/playground.ts";
 import { parseFlags } from "./shared.ts";
 
 /** Claims of a GitHub Actions push to main, as the demo issuer signs them. */
@@ -29,6 +30,9 @@ const DEMO_CLAIMS = {
 /** `wif-broker dev`: the broker plus a loopback demo issuer, and a curl command that performs a real exchange. */
 export async function runDev(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { port: { type: "string", default: "8080" } });
+  const playground = playgroundAssetsBuilt();
+  if (!playground)
+    process.stderr.write("wif-broker dev: no playground bundle (run npm run build): /playground is off\n");
   const demo = await DemoIssuer.start();
   const issuer = `http://127.0.0.1:${values.port}`;
   const config = parseConfig(
@@ -38,6 +42,8 @@ export async function runDev(argv: string[]): Promise<number> {
       policies: resolve(PACKAGE_ROOT, "examples", "dev", "policies"),
       errors: { verbose: true },
       providers: [{ name: "demo", issuer: demo.url, allowInsecureHttp: true }],
+      // CONTRACT §13: on in dev, when the bundle was built (a source checkout before `npm run build` has none).
+      playground: { enabled: playground },
     },
     "(dev)",
     process.cwd(),
@@ -55,7 +61,7 @@ A GitHub-Actions-shaped identity token (valid 1 h) is in ${file}. Exchange it:
     --data-urlencode subject_token@${file} \\
     -d audience=https://deploy.demo.internal -d scope=deploy:write
 
-Discovery: ${broker.url}/.well-known/openid-configuration   Keys: ${broker.url}/jwks
+Discovery: ${broker.url}/.well-known/openid-configuration   Keys: ${broker.url}/jwks${playground ? `\nPlayground: ${broker.url}/playground (try the token and the policy in the browser)` : ""}
 Policy: examples/dev/policies/demo.yaml (edit it; the broker reloads on save). Ctrl-C stops.
 
 `);

@@ -107,6 +107,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** CONTRACT §7: `claims: true` adds the verified claims and the request to each event (what `policy diff` replays). */
   audit: z.strictObject({ claims: z.boolean().default(false) }).prefault({}),
+  /** CONTRACT §13: `GET /playground`, off by default (on in `wif-broker dev`). */
+  playground: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
   providers: z.array(providerSchema).default([]),
   targets: z
     .strictObject({

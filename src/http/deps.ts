@@ -6,6 +6,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Revoker } from "../revocation/types.ts";
 import type { JwksPublisher } from "../signing/broker-keys.ts";
 import type { Clock } from "../util/clock.ts";
+import type { PlaygroundDeps } from "./routes/playground.ts";
 
 export interface ComponentState {
   ok: boolean;
@@ -59,6 +60,8 @@ export interface AppDeps {
   revokers: readonly Revoker[];
   /** `audit.claims` (CONTRACT §7): audit events carry the verified claims and the request. */
   auditClaims?: boolean;
+  /** `playground.enabled` (CONTRACT §13): GET /playground exists only when this is set. */
+  playground?: PlaygroundDeps;
 }
 
 export type AppEnv = { Variables: { requestId: string } };

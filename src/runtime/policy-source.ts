@@ -65,6 +65,7 @@ export interface PolicySourceStatus {
  */
 export class PolicySource {
   #set: PolicySet | undefined;
+  #files: readonly PolicyFile[] = [];
   #status: PolicySourceStatus = { ok: false, policies: 0 };
   #watch: PathWatch | undefined;
   readonly #path: string;
@@ -81,6 +82,9 @@ export class PolicySource {
 
   /** The current set; an empty set (deny everything) before the first successful load. */
   current = (): PolicySet => this.#set ?? EMPTY;
+
+  /** The files of the serving set, as read (the playground shows and compiles them in the browser). */
+  files = (): readonly PolicyFile[] => this.#files;
 
   status(): PolicySourceStatus {
     return this.#status;
@@ -121,6 +125,7 @@ export class PolicySource {
       return problems;
     }
     this.#set = set;
+    this.#files = files;
     this.#metrics?.policyReloads.inc({ result: "ok" });
     this.#metrics?.policiesLoaded.set(set.size);
     this.#status = { ok: true, policies: set.size, lastReload: now };

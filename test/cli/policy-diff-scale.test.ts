@@ -3,7 +3,7 @@ import { createWriteStream, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runPolicyDiff } from "../../src/cli/policy-diff.ts";
-import { policy, policyDir, tmp } from "./policy-diff/diff-kit.ts";
+import { capturedStderr, policy, policyDir, tmp } from "./policy-diff/diff-kit.ts";
 
 const LINES = 1_000_000;
 /** Every tenth request widens: 100,000 changes, so the change store spills to disk too. */
@@ -58,20 +58,13 @@ describe("wif-broker policy diff at scale", () => {
     }, 20);
     let outputLines = 0;
     let summary = "";
-    let progress = "";
-    const stderr = {
-      isTTY: true,
-      write: (s: string) => {
-        progress += s;
-        return true;
-      },
-    } as unknown as NodeJS.WriteStream;
+    const stderr = capturedStderr(true);
     try {
       const code = await runPolicyDiff(["--base", base, "--head", head, "--audit", file], {
         stdout: (s) => {
           if (outputLines++ === 0) summary = s;
         },
-        stderr,
+        stderr: stderr.stream,
       });
       assert.equal(code, 1);
     } finally {
@@ -84,7 +77,11 @@ describe("wif-broker policy diff at scale", () => {
     );
     // Summary, blank line, group header, one line per change, blank line, widening line.
     assert.equal(outputLines, 3 + 100_000 + 1);
-    assert.match(progress, /replaying: \d+ lines, [\d.]+ of [\d.]+ MiB \(\d+%\)/, "progress on a terminal");
+    assert.match(
+      stderr.text(),
+      /replaying: \d+ lines, [\d.]+ of [\d.]+ MiB \(\d+%\)/,
+      "progress on a terminal",
+    );
     const growth = peak - baseline;
     assert.ok(growth < HEAP_BOUND_BYTES, `heap grew by ${Math.round(growth / 1048576)} MiB`);
   });

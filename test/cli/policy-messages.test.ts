@@ -85,6 +85,14 @@ describe("wif-broker policy explain, with values", () => {
 });
 
 describe("wif-broker policy: messages for common mistakes", () => {
+  it("explain --claims that is not a JSON object: one plain line, exit 1", () => {
+    const file = join(tmp(), "claims.json");
+    writeFileSync(file, "[1, 2]");
+    const r = runCli(["policy", "explain", "--claims", file, "--provider", "github", "--audience", "a"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `wif-broker: --claims ${file}: not a JSON object\n`);
+  });
+
   it("a YAML alias fails with a plain message and the line", () => {
     const dir = tmp();
     writeFileSync(

@@ -48,22 +48,28 @@ export interface DiffRun {
   stderr: string;
 }
 
-/** Runs `policy diff` in this process, collecting its output. */
-export async function diff(argv: string[], stderrIsTTY = false): Promise<DiffRun> {
-  let stdout = "";
-  let stderr = "";
-  const stderrStream = {
-    isTTY: stderrIsTTY,
+/** A stand-in for process.stderr that keeps what is written (progress is drawn only when `isTTY`). */
+export function capturedStderr(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = "";
+  const stream = {
+    isTTY,
     write: (s: string) => {
-      stderr += s;
+      text += s;
       return true;
     },
   } as unknown as NodeJS.WriteStream;
+  return { stream, text: () => text };
+}
+
+/** Runs `policy diff` in this process, collecting its output. */
+export async function diff(argv: string[], stderrIsTTY = false): Promise<DiffRun> {
+  let stdout = "";
+  const stderr = capturedStderr(stderrIsTTY);
   const code = await runPolicyDiff(argv, {
     stdout: (s) => {
       stdout += `${s}\n`;
     },
-    stderr: stderrStream,
+    stderr: stderr.stream,
   });
-  return { code, stdout, stderr };
+  return { code, stdout, stderr: stderr.text() };
 }
