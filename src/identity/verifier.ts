@@ -6,6 +6,7 @@ import { checkRegisteredClaims } from "./claims.ts";
 import type { ProviderKeySource } from "./jwks.ts";
 import { type ParsedJws, parseCompactJws } from "./jws.ts";
 import type { TokenReviewer, Verification, VerifiedIdentity } from "./types.ts";
+import { VerifiedTokenCache } from "./verified-cache.ts";
 
 /** One trusted issuer: its keys, algorithm allowlist and accepted audiences. */
 export interface Provider {
@@ -24,6 +25,8 @@ export interface IdentityVerifierOptions {
   clockSkew: number;
   /** Bounds a TokenReview call. */
   reviewTimeoutMs?: number;
+  /** Verified tokens remembered for repeat presenters (default 10,000; 0 turns the cache off). */
+  verifiedTokens?: number;
 }
 
 /**
@@ -33,9 +36,11 @@ export interface IdentityVerifierOptions {
 export class IdentityVerifier {
   readonly #byIssuer: Map<string, Provider>;
   readonly #o: IdentityVerifierOptions;
+  readonly #verified: VerifiedTokenCache;
 
   constructor(options: IdentityVerifierOptions) {
     this.#o = options;
+    this.#verified = new VerifiedTokenCache(options.verifiedTokens);
     this.#byIssuer = new Map(options.providers.map((p) => [p.issuer, p]));
     if (this.#byIssuer.size !== options.providers.length)
       throw new TypeError("two providers share an issuer");
@@ -59,12 +64,18 @@ export class IdentityVerifier {
   async check(token: string): Promise<Verification> {
     let provider: Provider | undefined;
     try {
+      const sha256 = sha256Hex(token);
+      const cached = this.#verified.get(sha256, this.#o.clock());
+      if (cached) {
+        provider = cached.provider;
+        return { ok: true, identity: this.#identity(provider, cached.payload, sha256) };
+      }
       const jws = parseCompactJws(token);
       // Selecting by iss before verification is safe: the key set is then fixed to that provider's JWKS, so a key
       // of provider B can never verify a token naming provider A. An unknown issuer causes no outbound request.
       provider = typeof jws.payload.iss === "string" ? this.#byIssuer.get(jws.payload.iss) : undefined;
       if (!provider) throw badToken("jwt.unknown_issuer", "no provider has this issuer");
-      return { ok: true, identity: await this.#verifyWith(provider, jws, token) };
+      return { ok: true, identity: await this.#verifyWith(provider, jws, token, sha256) };
     } catch (error) {
       return provider
         ? { ok: false, error, provider: { name: provider.name, issuer: provider.issuer } }
@@ -72,7 +83,12 @@ export class IdentityVerifier {
     }
   }
 
-  async #verifyWith(provider: Provider, jws: ParsedJws, token: string): Promise<VerifiedIdentity> {
+  async #verifyWith(
+    provider: Provider,
+    jws: ParsedJws,
+    token: string,
+    sha256: string,
+  ): Promise<VerifiedIdentity> {
     // RFC 8725 §3.1: the algorithm must be on the provider's allowlist (never none or HS*).
     if (!provider.algorithms.includes(jws.header.alg))
       throw badToken("jwt.alg_not_allowed", "alg is not allowed");
@@ -94,15 +110,33 @@ export class IdentityVerifier {
         throw badToken("jwt.bad_signature", "signature does not verify");
       }
     }
-    const registered = checkRegisteredClaims(jws.payload, rules());
+    const identity = this.#identity(provider, jws.payload, sha256);
+    // A TokenReview answer is the API server's view now (a deleted pod's token stops working): never remembered.
+    if (!provider.tokenReviewer)
+      this.#verified.set(sha256, { provider, payload: jws.payload }, identity.expiresAt, this.#o.clock());
+    return identity;
+  }
+
+  /** The registered claims (exp, nbf, iat, iss, aud, sub, jti) against the clock now: on every presentation. */
+  #identity(
+    provider: Provider,
+    payload: Readonly<Record<string, unknown>>,
+    sha256: string,
+  ): VerifiedIdentity {
+    const registered = checkRegisteredClaims(payload, {
+      issuer: provider.issuer,
+      audiences: provider.audiences,
+      clockSkew: this.#o.clockSkew,
+      now: epochSeconds(this.#o.clock),
+    });
     return {
       provider: provider.name,
       issuer: provider.issuer,
       subject: registered.sub,
-      claims: jws.payload,
+      claims: payload,
       jti: registered.jti,
       expiresAt: registered.exp,
-      tokenSha256: sha256Hex(token),
+      tokenSha256: sha256,
     };
   }
 
