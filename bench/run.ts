@@ -3,7 +3,7 @@
  * machine's conditions: the broker, the framework-free floor (bench/baseline-server.ts) and oidc-provider
  * (bench/oidc-provider-server.ts). wrk (1 thread, 16 connections) when installed, else autocannon. Every request of a
  * round presents a token no earlier request of that system presented (fresh RS256 tokens signed beforehand); a second
- * scenario presents a few tokens over and over (repeat presenters). Then the decision benchmark. Prints figures and the
+ * scenario presents a few tokens over and over (repeat presenters). Then the decision and database lease benchmarks. Prints figures and the
  * ratios to the targets; asserts nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -150,6 +150,11 @@ async function main() {
   await new Promise<void>((resolve, reject) => {
     const d = spawn(process.execPath, ["--expose-gc", join(here, "decision.ts")], { stdio: "inherit" });
     d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`decision bench exited ${code}`))));
+  });
+  // Database leases against the local PostgreSQL (bench/leases.ts; its own database, dropped afterwards).
+  await new Promise<void>((resolve, reject) => {
+    const d = spawn(process.execPath, [join(here, "leases.ts")], { stdio: "inherit" });
+    d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`lease bench exited ${code}`))));
   });
 }
 

@@ -12,6 +12,7 @@ import { closeGracefully, type HttpTimeouts, listen } from "./http/server.ts";
 import { BrokerTokenVerifier } from "./identity/broker-token.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
+import type { DatabaseTargets } from "./mint/database/index.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { redact } from "./observability/sanitize.ts";
@@ -81,6 +82,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const playgroundAssets = config.playground.enabled
     ? (options.playgroundAssets ?? readPlaygroundAssets())
     : undefined;
+  const audit = options.audit ?? streamAuditSink();
+  const requestIds = () => newRequestId(clock());
 
   // CONTRACT §12: with signing.kms no key is generated or read from disk; public keys come from the KMS.
   const keys: BrokerKeys = config.signing.kms
@@ -120,9 +123,11 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       logger.warn({}, "redis not reachable at start-up; store-backed requests answer 503 until it is"),
     );
   // A failure from here on (a missing kubeconfig, a port in use) must not leave Redis or watchers holding the process.
+  let databases: DatabaseTargets | undefined;
   const abandon = async () => {
     policies.close();
     keys.close();
+    await databases?.close();
     await store.close();
   };
   let providers: Awaited<ReturnType<typeof createProviders>>;
@@ -136,6 +141,17 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
     });
     minters = await createMinters(config, keys.signer(), clock, options.minters);
+    if (config.targets.postgres || config.targets.mysql) {
+      const { createDatabaseTargets } = await import("./mint/database/index.ts");
+      databases = await createDatabaseTargets(config, {
+        clock,
+        audit,
+        metrics,
+        logger,
+        newRequestId: requestIds,
+      });
+      for (const m of databases?.minters ?? []) if (!options.minters?.[m.kind]) minters.set(m.kind, m);
+    }
   } catch (e) {
     await abandon();
     throw new StartupError(
@@ -177,15 +193,18 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     providers: () => providers,
     readiness,
     metrics,
-    audit: options.audit ?? streamAuditSink(),
+    audit,
     logger,
     clock,
-    newRequestId: () => newRequestId(clock()),
+    newRequestId: requestIds,
     clientIp: createClientIpResolver(config.http.trustedProxies),
     requestTimeoutMs: 10_000,
     shuttingDown: () => shuttingDown,
     brokerTokens,
-    revokers: [brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock))],
+    revokers: [
+      brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock)),
+      ...(databases ? [databases.revoker] : []),
+    ],
     auditClaims: config.audit.claims,
     ...(playgroundAssets
       ? { playground: playgroundDeps(config, policies, decisionLimits, playgroundAssets) }
@@ -204,6 +223,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const port = (server.address() as AddressInfo).port;
   const host =
     config.listen.host === "0.0.0.0" || config.listen.host === "::" ? "127.0.0.1" : config.listen.host;
+  // The first round runs now: a lease that expired while every broker was down is revoked at this start.
+  databases?.reaper.start();
   logger.info(
     { port, issuer: config.issuer, policies: policies.status().policies, store: store.status().kind },
     "wif-broker listening",
@@ -223,7 +244,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await new Promise((r) => setTimeout(r, options.shutdownDelayMs ?? 0));
       policies.close();
       keys.close();
+      await databases?.reaper.stop();
       await closeGracefully(server);
+      await databases?.close();
       await store.close();
     },
   };

@@ -88,6 +88,12 @@ export const REASONS = {
   "introspect.inactive_revoked": "the token asked about was revoked",
   "revoke.revoked": "a revoker recognised and revoked the token",
   "revoke.unknown_token": "no revoker recognised the token (RFC 7009 §2.2: still 200)",
+
+  "database.unavailable": "the target database cannot be reached or went away mid-statement",
+  "database.refused": "the target database refused to create the lease (the error code is in the detail)",
+  "lease.created": "a database login was created for its lease",
+  "lease.revoked.expired": "the reaper revoked a database login whose lease expired",
+  "lease.revoked.revoke": "POST /revoke with its password revoked a database login",
 } as const;
 
 /** How an upstream call ended when it failed: one family per upstream target (upstream/errors.ts). */

@@ -45,6 +45,9 @@ export interface AuditEvent {
   claims_omitted?: "too_large";
   /** With `audit: {claims: true}`: the request as the decision saw it. */
   request?: AuditedRequest;
+  /** A lease lifecycle line (CONTRACT §8), besides the per-request line; absent on request lines. */
+  event?: "lease.created" | "lease.revoked";
+  lease?: LeaseAuditFields;
 }
 
 export interface AuditedRequest {
@@ -55,6 +58,16 @@ export interface AuditedRequest {
   client_id?: string;
   /** The instant the decision used (ISO 8601). */
   time?: string;
+}
+
+/** Who holds which database login until when; never its password. */
+export interface LeaseAuditFields {
+  engine: string;
+  connection: string;
+  name: string;
+  expires_at: string;
+  /** lease.revoked: `expired` (the reaper) or `revoke` (POST /revoke). */
+  revoked_by?: "expired" | "revoke";
 }
 
 export interface AuditSink {

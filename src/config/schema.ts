@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CLAIM_TYPES } from "../policy/platforms.ts";
 import { IpParseError, parseCidr } from "../util/ip.ts";
+import { mysqlTargetConfig, postgresTargetConfig } from "./database-schema.ts";
 import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
 import { resolveKmsStatuses, signingKmsEntrySchema } from "./kms-schema.ts";
 
@@ -121,6 +122,8 @@ export const configSchema = z.strictObject({
         })
         .optional(),
       kubernetes: z.strictObject({ clusters: z.array(clusterSchema).default([]) }).optional(),
+      postgres: postgresTargetConfig.optional(),
+      mysql: mysqlTargetConfig.optional(),
     })
     .prefault({}),
 });

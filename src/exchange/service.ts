@@ -31,9 +31,11 @@ const REPLAY_MARGIN_SECONDS = 300;
 /** Token types a client may request per target kind (RFC 8693 §2.1 requested_token_type). */
 const ACCEPTED_TOKEN_TYPES: Record<TargetKind, readonly string[]> = {
   jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt],
-  aws: [TOKEN_TYPE.awsCredentials],
+  aws: [TOKEN_TYPE.awsCredentials, TOKEN_TYPE.rdsAuthToken],
   gcp: [TOKEN_TYPE.accessToken],
   kubernetes: [TOKEN_TYPE.jwt, TOKEN_TYPE.accessToken],
+  postgres: [TOKEN_TYPE.databaseCredentials],
+  mysql: [TOKEN_TYPE.databaseCredentials],
 };
 
 const DENY_KIND = {

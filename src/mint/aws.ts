@@ -15,6 +15,7 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import type { RetryPolicy } from "../util/retry.ts";
 import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
 import { type CredentialCache, createCredentialCache, credentialCacheKey } from "./credential-cache.ts";
+import { rdsAuthToken } from "./database/admin-login.ts";
 import type { TokenSigner } from "./signer.ts";
 import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
 
@@ -26,6 +27,45 @@ import { type IssuedToken, type Minter, TOKEN_TYPE } from "./types.ts";
  */
 
 export { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM, STS_AUDIENCE } from "./aws-claims.ts";
+
+/** RDS IAM auth tokens are valid for 15 minutes (the presigned URL's X-Amz-Expires). */
+const RDS_TOKEN_SECONDS = 900;
+
+/**
+ * CONTRACT §8 `aws.rdsAuthToken`: an RDS IAM auth token for `username` at `hostname:port`, signed (SigV4 presign,
+ * locally: no AWS call) with the role credentials just obtained, instead of handing out the credentials. It lives
+ * 15 minutes, or less when the role session ends sooner.
+ */
+async function rdsToken(
+  rds: NonNullable<RenderedAws["rdsAuthToken"]>,
+  credentials: IssuedToken,
+  region: string,
+  now: number,
+): Promise<IssuedToken> {
+  const doc = JSON.parse(credentials.accessToken) as {
+    AccessKeyId: string;
+    SecretAccessKey: string;
+    SessionToken?: string;
+    Expiration: string;
+  };
+  const token = await rdsAuthToken(
+    { host: rds.hostname, port: rds.port, user: rds.username, region: rds.region ?? region },
+    {
+      accessKeyId: doc.AccessKeyId,
+      secretAccessKey: doc.SecretAccessKey,
+      ...(doc.SessionToken ? { sessionToken: doc.SessionToken } : {}),
+    },
+  );
+  const left = Math.floor((Date.parse(doc.Expiration) - now) / 1000);
+  return {
+    accessToken: token,
+    issuedTokenType: TOKEN_TYPE.rdsAuthToken,
+    tokenType: "N_A",
+    expiresIn: Math.max(0, Math.min(RDS_TOKEN_SECONDS, left)),
+    ...(credentials.jti ? { jti: credentials.jti } : {}),
+  };
+}
+
 /** STS DurationSeconds bounds: at least 15 minutes, at most 12 hours (the role's own maximum may be lower). */
 export const STS_MIN_DURATION = 900;
 export const STS_MAX_DURATION = 43_200;
@@ -91,8 +131,9 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
         subject: grant.subject,
         call,
       });
+      const rds = grant.target.aws.rdsAuthToken;
       const cached = cache?.get(key, clock());
-      if (cached) return cached;
+      if (cached) return rds ? rdsToken(rds, cached, options.region, clock()) : cached;
 
       const webIdentityToken =
         call.mode === "webIdentity"
@@ -105,7 +146,7 @@ export function createAwsMinter(options: AwsMinterOptions): Minter {
       const now = clock();
       const { token, expiresAt } = toIssuedToken(credentials, now);
       cache?.set(key, token, expiresAt, now);
-      return token;
+      return rds ? rdsToken(rds, token, options.region, now) : token;
     },
   };
 }

@@ -34,4 +34,8 @@ export const TOKEN_TYPE = {
   jwt: "urn:ietf:params:oauth:token-type:jwt",
   idToken: "urn:ietf:params:oauth:token-type:id_token",
   awsCredentials: "urn:wif-broker:token-type:aws-credentials",
+  /** CONTRACT §8 `aws.rdsAuthToken`: the access token is an RDS IAM auth token (a database password). */
+  rdsAuthToken: "urn:wif-broker:token-type:rds-auth-token",
+  /** CONTRACT §3: the access token is the database credentials document (JSON). */
+  databaseCredentials: "urn:wif-broker:token-type:database-credentials",
 } as const;

@@ -10,6 +10,12 @@ export interface Metrics {
   policyReloads: Counter<"result">;
   policiesLoaded: Gauge;
   storeErrors: Counter<"operation">;
+  /** Database leases (CONTRACT §8), labelled by engine and configured connection name. */
+  leasesCreated: Counter<"engine" | "connection">;
+  leasesRevoked: Counter<"engine" | "connection" | "by">;
+  leaseFailures: Counter<"engine" | "connection" | "operation">;
+  leasesActive: Gauge<"engine" | "connection">;
+  leaseReaperLag: Gauge<"engine" | "connection">;
 }
 
 export function createMetrics(): Metrics {
@@ -57,6 +63,36 @@ export function createMetrics(): Metrics {
       name: "wif_broker_store_errors_total",
       help: "Replay/rate-limit store failures",
       labelNames: ["operation"],
+      registers,
+    }),
+    leasesCreated: new Counter({
+      name: "wif_broker_leases_created_total",
+      help: "Database logins created",
+      labelNames: ["engine", "connection"],
+      registers,
+    }),
+    leasesRevoked: new Counter({
+      name: "wif_broker_leases_revoked_total",
+      help: "Database logins revoked, by expired (the reaper) or revoke (POST /revoke)",
+      labelNames: ["engine", "connection", "by"],
+      registers,
+    }),
+    leaseFailures: new Counter({
+      name: "wif_broker_lease_failures_total",
+      help: "Lease operations that failed (create, reap, revoke)",
+      labelNames: ["engine", "connection", "operation"],
+      registers,
+    }),
+    leasesActive: new Gauge({
+      name: "wif_broker_leases_active",
+      help: "Lease rows in the database at the reaper's last round",
+      labelNames: ["engine", "connection"],
+      registers,
+    }),
+    leaseReaperLag: new Gauge({
+      name: "wif_broker_lease_reaper_lag_seconds",
+      help: "How long past its expiry the latest lease the reaper revoked was",
+      labelNames: ["engine", "connection"],
       registers,
     }),
   };

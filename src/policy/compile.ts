@@ -9,10 +9,12 @@ import {
   newPatternCache,
   type PatternCache,
 } from "./matcher.ts";
+import { type MysqlGrant, parseMysqlGrant } from "./mysql-grant.ts";
 import { claimPointer, type DescribedProvider } from "./platforms.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
 import type { TargetSpec, TrustPolicy } from "./schema.ts";
 import { compileTemplate, type Template } from "./template.ts";
+import type { TargetKind } from "./types.ts";
 
 /**
  * Compile once, check many times (octo-sts): every regex, glob, template and CEL expression of a policy is
@@ -26,7 +28,7 @@ export interface CompiledMatch {
 
 export interface CompiledTarget {
   audience: string;
-  kind: "jwt" | "aws" | "gcp" | "kubernetes";
+  kind: TargetKind;
   spec: TargetSpec;
   /** Scopes a client may request for this target (for GCP: `gcp.scopes`). */
   allowedScopes: ReadonlySet<string>;
@@ -34,6 +36,8 @@ export interface CompiledTarget {
   defaultScopes: readonly string[];
   ttl: number | undefined;
   templates: Map<string, Template>;
+  /** A MySQL target's grants, parsed once here. */
+  mysqlGrants: readonly MysqlGrant[];
 }
 
 export interface CompiledPolicy {
@@ -83,6 +87,8 @@ function targetKind(t: TargetSpec): CompiledTarget["kind"] {
   if (t.aws) return "aws";
   if (t.gcp) return "gcp";
   if (t.kubernetes) return "kubernetes";
+  if (t.postgres) return "postgres";
+  if (t.mysql) return "mysql";
   return "jwt";
 }
 
@@ -108,8 +114,12 @@ function compileTarget(t: TargetSpec, path: string, scope: CompileScope): Compil
     spec: t,
     allowedScopes: new Set(allowed),
     defaultScopes: kind === "gcp" ? allowed : (t.defaultScopes ?? []),
-    ttl: t.ttl,
+    // CONTRACT §8 puts a database lease's ttl inside its block (`postgres: { …, ttl: 1h }`).
+    ttl: t.postgres?.ttl ?? t.mysql?.ttl ?? t.ttl,
     templates,
+    mysqlGrants: (t.mysql?.grants ?? []).map((g, j) =>
+      attempt(`${path}.mysql.grants[${j}]`, () => parseMysqlGrant(g)),
+    ),
   };
 }
 

@@ -228,7 +228,7 @@ function grantFor(
 /** Requested scopes must be a subset of the target's; a target of AWS or Kubernetes takes none (CONTRACT §5). */
 function resolveScopes(target: CompiledTarget, requested: readonly string[] | null): string[] | string {
   if (requested === null || requested.length === 0) return [...target.defaultScopes];
-  if (target.kind === "aws" || target.kind === "kubernetes") return "this target takes no scopes";
+  if (target.kind !== "jwt" && target.kind !== "gcp") return "this target takes no scopes";
   const extra = requested.filter((s) => !target.allowedScopes.has(s));
   return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
 }
@@ -281,6 +281,11 @@ function resolveTarget(target: CompiledTarget, values: Map<string, string>): Res
   }
   if (spec.gcp) return { kind: "gcp", audience, gcp: spec.gcp };
   if (spec.kubernetes) return { kind: "kubernetes", audience, kubernetes: spec.kubernetes };
+  if (spec.postgres) return { kind: "postgres", audience, postgres: spec.postgres };
+  if (spec.mysql) {
+    const mysql = { connection: spec.mysql.connection, grants: [...target.mysqlGrants] };
+    return { kind: "mysql", audience, mysql };
+  }
   return { kind: "jwt", audience };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { durationSchema, lifetimeSchema } from "../config/duration-schema.ts";
+import { parseMysqlGrant } from "./mysql-grant.ts";
 
 /**
  * The trust policy language (CONTRACT §5). This schema is the single source of truth: the loader validates
@@ -50,6 +51,17 @@ const claimKey = z.string().min(1);
 
 const templateString = z.string().min(1).describe("template: {{claims.NAME}} or {{claims./json/pointer}}");
 
+/** `aws.rdsAuthToken`: an RDS IAM auth token signed with the credentials the AWS target obtains. */
+const rdsAuthToken = z.strictObject({
+  hostname: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, "a host name"),
+  port: z.number().int().min(1).max(65535),
+  username: z.string().regex(/^[A-Za-z0-9_$@.-]{1,63}$/, "a database user name"),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/, "an AWS region")
+    .optional(),
+});
+
 const awsTarget = z.strictObject({
   roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "an IAM role ARN"),
   sessionName: templateString.optional(),
@@ -59,6 +71,7 @@ const awsTarget = z.strictObject({
   sourceIdentity: templateString.optional(),
   sessionPolicy: z.string().optional().describe("inline IAM session policy (JSON)"),
   mode: z.enum(["webIdentity", "assumeRole"]).default("webIdentity"),
+  rdsAuthToken: rdsAuthToken.optional(),
 });
 
 const gcpTarget = z.strictObject({
@@ -76,6 +89,38 @@ const kubernetesTarget = z.strictObject({
   expiration: durationSchema.optional(),
 });
 
+/** A PostgreSQL role name: 1–63 bytes (NAMEDATALEN − 1), no control characters; always quoted when used. */
+const postgresRole = z
+  .string()
+  .regex(/^[^\p{Cc}]+$/u, "no control characters")
+  .refine((r) => Buffer.byteLength(r) <= 63, { message: "at most 63 bytes" });
+
+/** Names a configured connection (targets.postgres / targets.mysql in the config). */
+const connectionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "a connection name");
+
+const postgresTarget = z.strictObject({
+  connection: connectionName,
+  roles: z.array(postgresRole).min(1).describe("roles the lease login is granted (membership)"),
+  ttl: lifetimeSchema.optional(),
+});
+
+const mysqlTarget = z.strictObject({
+  connection: connectionName,
+  grants: z
+    .array(
+      z.string().superRefine((g, ctx) => {
+        try {
+          parseMysqlGrant(g);
+        } catch (e) {
+          ctx.addIssue({ code: "custom", message: (e as Error).message });
+        }
+      }),
+    )
+    .min(1)
+    .describe('"PRIVILEGE[, …] ON database.table" or "… ON database.*"'),
+  ttl: lifetimeSchema.optional(),
+});
+
 export const targetSchema = z
   .strictObject({
     audience: z.string().min(1).describe("what a client names in `audience` or `resource`"),
@@ -85,11 +130,18 @@ export const targetSchema = z
     aws: awsTarget.optional(),
     gcp: gcpTarget.optional(),
     kubernetes: kubernetesTarget.optional(),
+    postgres: postgresTarget.optional(),
+    mysql: mysqlTarget.optional(),
   })
   .superRefine((t, ctx) => {
-    const kinds = [t.aws, t.gcp, t.kubernetes].filter((k) => k !== undefined).length;
+    const kinds = [t.aws, t.gcp, t.kubernetes, t.postgres, t.mysql].filter((k) => k !== undefined).length;
     if (kinds > 1)
-      ctx.addIssue({ code: "custom", message: "a target is at most one of aws, gcp, kubernetes" });
+      ctx.addIssue({
+        code: "custom",
+        message: "a target is at most one of aws, gcp, kubernetes, postgres, mysql",
+      });
+    if ((t.postgres || t.mysql) && (t.scopes !== undefined || t.defaultScopes !== undefined))
+      ctx.addIssue({ code: "custom", path: ["scopes"], message: "database targets take no scopes" });
     for (const s of t.defaultScopes ?? []) {
       if (!(t.scopes ?? []).includes(s)) {
         ctx.addIssue({
@@ -178,4 +230,6 @@ export type TargetSpec = z.output<typeof targetSchema>;
 export type AwsTargetSpec = NonNullable<TargetSpec["aws"]>;
 export type GcpTargetSpec = NonNullable<TargetSpec["gcp"]>;
 export type KubernetesTargetSpec = NonNullable<TargetSpec["kubernetes"]>;
+export type PostgresTargetSpec = NonNullable<TargetSpec["postgres"]>;
+export type MysqlTargetSpec = NonNullable<TargetSpec["mysql"]>;
 export type AccessSpec = z.output<typeof accessSchema>;

@@ -1,5 +1,6 @@
 import type { Reason } from "../reasons.ts";
-import type { AwsTargetSpec, GcpTargetSpec, KubernetesTargetSpec } from "./schema.ts";
+import type { MysqlGrant } from "./mysql-grant.ts";
+import type { AwsTargetSpec, GcpTargetSpec, KubernetesTargetSpec, PostgresTargetSpec } from "./schema.ts";
 
 /** What a request asks for, as the decision sees it (all wire parsing already done). */
 export interface DecisionRequest {
@@ -19,7 +20,15 @@ export type ResolvedTarget =
   | { kind: "jwt"; audience: string }
   | { kind: "aws"; audience: string; aws: RenderedAws }
   | { kind: "gcp"; audience: string; gcp: GcpTargetSpec }
-  | { kind: "kubernetes"; audience: string; kubernetes: KubernetesTargetSpec };
+  | { kind: "kubernetes"; audience: string; kubernetes: KubernetesTargetSpec }
+  | { kind: "postgres"; audience: string; postgres: PostgresTargetSpec }
+  | { kind: "mysql"; audience: string; mysql: ResolvedMysql };
+
+/** A MySQL target with its grants parsed (policy/mysql-grant.ts): the minter renders SQL from these values only. */
+export interface ResolvedMysql {
+  connection: string;
+  grants: MysqlGrant[];
+}
 
 export type RenderedAws = Omit<AwsTargetSpec, "sessionName" | "sessionTags" | "sourceIdentity"> & {
   sessionName?: string;

@@ -67,6 +67,14 @@ const SAMPLE: Required<AuditEvent> = {
     source_ip: "192.0.2.1",
     time: new Date(0).toISOString(),
   },
+  event: "lease.revoked",
+  lease: {
+    engine: "postgres",
+    connection: "ledger",
+    name: "wif_p_0123456789ab",
+    expires_at: new Date(0).toISOString(),
+    revoked_by: "expired",
+  },
 };
 const FIELDS = Object.keys(SAMPLE) as Array<keyof AuditEvent>;
 

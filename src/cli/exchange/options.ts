@@ -87,10 +87,17 @@ function tokenSource(values: Flags): TokenSource {
 }
 
 /** credential-process asks for AWS credentials up front, so the broker refuses a non-AWS target before minting. */
+/** The database formats ask for database credentials up front, for the same reason. */
 function requestedTokenType(format: Format, requested: string | undefined): string | undefined {
-  if (format !== "credential-process") return requested;
-  if (requested !== undefined && requested !== TOKEN_TYPE.awsCredentials) {
-    throw usageError(`--format credential-process needs --requested-token-type ${TOKEN_TYPE.awsCredentials}`);
+  const needed =
+    format === "credential-process"
+      ? TOKEN_TYPE.awsCredentials
+      : format === "pg-env" || format === "mysql-env" || format === "uri"
+        ? TOKEN_TYPE.databaseCredentials
+        : undefined;
+  if (needed === undefined) return requested;
+  if (requested !== undefined && requested !== needed) {
+    throw usageError(`--format ${format} needs --requested-token-type ${needed}`);
   }
-  return TOKEN_TYPE.awsCredentials;
+  return needed;
 }

@@ -3,6 +3,7 @@ import { CliError } from "../../shared.ts";
 import { type Issued, sanitize } from "../broker-response.ts";
 import { EXIT } from "../exit-codes.ts";
 import { awsDocument } from "./aws-document.ts";
+import { databaseDocument, databaseEnvLines, databaseUri } from "./database-document.ts";
 import { envLines } from "./env-lines.ts";
 import { execCredential } from "./exec-credential.ts";
 import type { Format } from "./format.ts";
@@ -27,5 +28,10 @@ export function render(format: Format, issued: Issued, body: unknown): string {
       return envLines(issued);
     case "kubectl":
       return execCredential(issued, Date.now());
+    case "pg-env":
+    case "mysql-env":
+      return databaseEnvLines(format, databaseDocument(issued.issuedTokenType, issued.accessToken));
+    case "uri":
+      return databaseUri(databaseDocument(issued.issuedTokenType, issued.accessToken));
   }
 }
