@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { PACKAGE_ROOT, parseConfig } from "../config/load.ts";
 import { DemoIssuer } from "../dev/demo-issuer.ts";
 import { startBroker } from "../main.ts";
-import { createLogger } from "../observability/log.ts";
+import { createLogger, syncStderr } from "../observability/log.ts";
 import { playgroundAssetsBuilt } from "../runtime/playground.ts";
 import { parseFlags } from "./shared.ts";
 
@@ -48,7 +48,15 @@ export async function runDev(argv: string[]): Promise<number> {
     "(dev)",
     process.cwd(),
   );
-  const broker = await startBroker(config, { logger: createLogger() });
+  // Synchronous log lines: everything start-up logs is out before the banner, and nothing lands inside it.
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    broker = await startBroker(config, { logger: createLogger(undefined, syncStderr()) });
+  } catch (e) {
+    // The demo issuer's server would keep the process alive: a dev that cannot start must exit.
+    await demo.close();
+    throw e;
+  }
   const file = join(mkdtempSync(join(tmpdir(), "wif-dev-")), "token.jwt");
   writeFileSync(file, `${demo.mint({ ...DEMO_CLAIMS, aud: issuer }, { ttl: 3600 })}\n`, { mode: 0o600 });
   process.stderr.write(`

@@ -1,19 +1,15 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { CliError, type Command, describeFailure } from "./shared.ts";
+import { helpFor, wantsHelp } from "./usage.ts";
 
-const USAGE = `wif-broker — workload identity federation token broker
-
-Usage:
-  wif-broker serve [--config F]                  run the service
-  wif-broker dev [--port N]                      service + a loopback demo issuer; prints a ready-to-run exchange
-  wif-broker keys generate --dir D [--alg ES256] write a new signing key
-  wif-broker keys rotate --dir D [--alg ES256] [--activate-in 1h]
-                                                 stage the next signing key
-  wif-broker policy validate|test|explain|diff|schema
-                                                 see 'wif-broker policy --help'
-  wif-broker exchange --broker URL --audience A  exchange this workload's identity token
-
-Config: --config F, or WIF_BROKER_CONFIG, or ./wif-broker.yaml, else the embedded default.`;
+/** package.json sits two levels up from src/cli/main.ts and from dist/cli/main.js alike. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return String(pkg.version);
+}
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Lazy: `exchange` runs as an AWS credential_process on every refresh and must not load the server or SDKs.
@@ -26,14 +22,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version") {
+    process.stdout.write(`wif-broker ${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await helpFor([])}\n`);
     return name === undefined ? 2 : 0;
   }
   const load = COMMANDS[name];
   if (!load) {
-    process.stderr.write(`wif-broker: unknown command "${name}"\n\n${USAGE}\n`);
+    process.stderr.write(`wif-broker: unknown command "${name}"\n\n${await helpFor([])}\n`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    const words = [name, ...rest.filter((a) => !a.startsWith("-"))];
+    process.stdout.write(`${await helpFor(words)}\n`);
+    return 0;
   }
   return (await load())(rest);
 }

@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.ts";
 import { startBroker } from "../main.ts";
-import { createLogger } from "../observability/log.ts";
+import { createLogger, syncStderr } from "../observability/log.ts";
 import { parseFlags } from "./shared.ts";
 
 /** Grace period for in-flight requests after SIGTERM (Kubernetes default terminationGracePeriodSeconds is 30). */
@@ -8,7 +8,9 @@ const SHUTDOWN_GRACE_MS = 25_000;
 
 export async function runServe(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
-  const logger = createLogger();
+  // Synchronous: a start-up failure's one line comes last, after what was logged before it. Operational logs are
+  // low-volume (audit events go to stdout through their own sink).
+  const logger = createLogger(undefined, syncStderr());
   const { config, source } = loadConfig({ path: values.config, env: process.env });
   logger.info({ config: source }, "configuration loaded");
   const broker = await startBroker(config, {

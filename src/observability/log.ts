@@ -70,3 +70,6 @@ export function memoryLogger(): Logger & { lines: string[] } {
   };
   return { lines, debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
+
+/** stderr written synchronously: lines appear in call order relative to other writes (`dev` prints a banner). */
+export const syncStderr = (): pino.DestinationStream => pino.destination({ dest: 2, sync: true });

@@ -2,8 +2,7 @@ import { CliError } from "../shared.ts";
 import { EXIT } from "./exit-codes.ts";
 import { K8S_TOKEN_FILE } from "./token-sources/token-source.ts";
 
-export const USAGE = `Usage:
-  wif-broker exchange --broker URL --audience A [--scope S]...
+export const USAGE = `Usage: wif-broker exchange --broker URL --audience A [--scope S]...
       (--token-file F | --token-env VAR | --github-actions | --gcp-metadata | --k8s [--k8s-token-file F])
       [--id-token-audience AUD] [--format json|token|env|credential-process|kubectl|pg-env|mysql-env|uri]
       [--requested-token-type T] [--timeout 10s] [--cache]
