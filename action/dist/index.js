@@ -20498,8 +20498,7 @@ var exitFor = (status) => status === 429 || status >= 500 ? EXIT.unavailable : E
 var K8S_TOKEN_FILE = "/var/run/secrets/tokens/wif-broker-token";
 
 // src/cli/exchange/usage.ts
-var USAGE = `Usage:
-  wif-broker exchange --broker URL --audience A [--scope S]...
+var USAGE = `Usage: wif-broker exchange --broker URL --audience A [--scope S]...
       (--token-file F | --token-env VAR | --github-actions | --gcp-metadata | --k8s [--k8s-token-file F])
       [--id-token-audience AUD] [--format json|token|env|credential-process|kubectl]
       [--requested-token-type T] [--timeout 10s] [--cache]
