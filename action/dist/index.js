@@ -20500,7 +20500,7 @@ var K8S_TOKEN_FILE = "/var/run/secrets/tokens/wif-broker-token";
 // src/cli/exchange/usage.ts
 var USAGE = `Usage: wif-broker exchange --broker URL --audience A [--scope S]...
       (--token-file F | --token-env VAR | --github-actions | --gcp-metadata | --k8s [--k8s-token-file F])
-      [--id-token-audience AUD] [--format json|token|env|credential-process|kubectl]
+      [--id-token-audience AUD] [--format json|token|env|credential-process|kubectl|pg-env|mysql-env|uri]
       [--requested-token-type T] [--timeout 10s] [--cache]
 
 Identity token (exactly one source):
@@ -20518,6 +20518,9 @@ Output (--format, default json):
   env                   shell export lines: AWS_ACCESS_KEY_ID… for AWS credentials, else WIF_ACCESS_TOKEN…
   credential-process    the AWS CLI/SDK credential_process document (AWS targets only)
   kubectl               a client.authentication.k8s.io/v1 ExecCredential, for a kubeconfig exec entry
+  pg-env                export PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD (postgres targets only)
+  mysql-env             export MYSQL_HOST MYSQL_TCP_PORT MYSQL_DATABASE MYSQL_USER MYSQL_PWD (mysql targets)
+  uri                   one percent-encoded postgres://user:pass@host:port/db (or mysql://…) line
 
 Cache (--cache): the broker's answer is kept in a 0600 file under $XDG_CACHE_HOME/wif-broker (default
   ~/.cache/wif-broker), one per broker, audience, scope and token source, and reused until 5 minutes before the
@@ -20617,7 +20620,11 @@ var TOKEN_TYPE = {
   accessToken: "urn:ietf:params:oauth:token-type:access_token",
   jwt: "urn:ietf:params:oauth:token-type:jwt",
   idToken: "urn:ietf:params:oauth:token-type:id_token",
-  awsCredentials: "urn:wif-broker:token-type:aws-credentials"
+  awsCredentials: "urn:wif-broker:token-type:aws-credentials",
+  /** CONTRACT §8 `aws.rdsAuthToken`: the access token is an RDS IAM auth token (a database password). */
+  rdsAuthToken: "urn:wif-broker:token-type:rds-auth-token",
+  /** CONTRACT §3: the access token is the database credentials document (JSON). */
+  databaseCredentials: "urn:wif-broker:token-type:database-credentials"
 };
 
 // src/cli/exchange/broker-response.ts
