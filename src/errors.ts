@@ -16,6 +16,10 @@ export type ErrorKind =
   | "invalid_client"
   | "invalid_target"
   | "invalid_scope"
+  /** RFC 9449 §5: a DPoP proof that is malformed, replayed or for another request */
+  | "invalid_dpop_proof"
+  /** RFC 9449 §8: the proof must carry the server's current nonce (sent in DPoP-Nonce) */
+  | "use_dpop_nonce"
   | "rate_limited"
   /** an upstream (IdP keys, AWS, GCP, Kubernetes, Redis) is unavailable */
   | "unavailable"

@@ -43,6 +43,10 @@ const DENY_KIND = {
   template: "bad_subject_token",
   invalid_target: "invalid_target",
   invalid_scope: "invalid_scope",
+  // CONTRACT §9: an actor that no `actors` entry admits, a may_act mismatch or a chain too deep → invalid_request.
+  actor: "invalid_request",
+  token_type: "invalid_request",
+  dpop_required: "invalid_dpop_proof",
 } as const;
 
 /** verify → decide → (rate limit, replay) → mint. Pure orchestration; every failure is an outcome, not a throw. */

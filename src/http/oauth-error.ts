@@ -17,6 +17,8 @@ const DESCRIPTION: Record<ErrorKind, string> = {
   invalid_client: "client authentication failed",
   invalid_target: "the identity may not obtain a token for the requested target",
   invalid_scope: "a requested scope is not allowed for this target",
+  invalid_dpop_proof: "the DPoP proof is invalid",
+  use_dpop_nonce: "the DPoP proof must carry the nonce of the DPoP-Nonce header",
   rate_limited: "too many requests for this identity; retry later",
   unavailable: "a service the broker depends on is unavailable; retry later",
   server_error: "the broker failed to process the request",

@@ -64,7 +64,7 @@ function decodeJsonObject(segment: string, what: string): Record<string, unknown
  * Splits a compact JWS (RFC 7515 §7.1). Only the compact form is accepted: JWS JSON serialization and JWE
  * (five segments) are refused, as are unsecured JWTs, unknown `crit` and `b64: false` (RFC 7797).
  */
-export function parseCompactJws(token: string): ParsedJws {
+export function parseCompactJws(token: string, options: { embeddedJwk?: boolean } = {}): ParsedJws {
   if (token.length > MAX_TOKEN_BYTES) throw badToken("jwt.too_large", "token exceeds 16 KiB");
   const parts = token.split(".");
   if (parts.length === 5) throw badToken("jwt.encrypted", "JWE is not accepted");
@@ -77,6 +77,8 @@ export function parseCompactJws(token: string): ParsedJws {
   if (header.kid !== undefined && typeof header.kid !== "string")
     throw badToken("jwt.malformed", "header kid is not a string");
   for (const name of KEY_BEARING_HEADERS) {
+    // A DPoP proof (RFC 9449 §4.2) is the one JWS that carries its key, as `jwk` and only as `jwk`.
+    if (name === "jwk" && options.embeddedJwk) continue;
     if (name in header) throw badToken("jwt.embedded_key", `header ${name} is not accepted`);
   }
   // RFC 7515 §4.1.11: a recipient MUST reject a token whose `crit` lists an extension it does not understand.

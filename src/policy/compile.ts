@@ -10,9 +10,9 @@ import {
   type PatternCache,
 } from "./matcher.ts";
 import { type MysqlGrant, parseMysqlGrant } from "./mysql-grant.ts";
-import { claimPointer, type DescribedProvider } from "./platforms.ts";
+import { claimPointer, type DescribedProvider, describeProvider } from "./platforms.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
-import type { TargetSpec, TrustPolicy } from "./schema.ts";
+import type { ActorSpec, MatcherInput, TargetSpec, TrustPolicy } from "./schema.ts";
 import { compileTemplate, type Template } from "./template.ts";
 import type { TargetKind } from "./types.ts";
 
@@ -38,6 +38,17 @@ export interface CompiledTarget {
   templates: Map<string, Template>;
   /** A MySQL target's grants, parsed once here. */
   mysqlGrants: readonly MysqlGrant[];
+  /** RFC 9449: refuse requests without a DPoP proof. */
+  requireDpop: boolean;
+  /** A trust domain: issues Transaction Tokens only (draft-ietf-oauth-transaction-tokens). */
+  txnToken: boolean;
+}
+
+/** One `spec.actors` entry: who may act for the admitted subject (RFC 8693 §4.1). */
+export interface CompiledActor {
+  providers: readonly string[];
+  match: readonly CompiledMatch[];
+  condition: CompiledCondition | undefined;
 }
 
 export interface CompiledPolicy {
@@ -47,6 +58,8 @@ export interface CompiledPolicy {
   match: readonly CompiledMatch[];
   condition: CompiledCondition | undefined;
   access: CompiledAccess | undefined;
+  /** Undefined: the policy admits no actors, and an actor_token is refused. */
+  actors: readonly CompiledActor[] | undefined;
   singleUse: boolean;
   rateLimit: { requests: number; per: number } | undefined;
   ttl: number | undefined;
@@ -120,6 +133,8 @@ function compileTarget(t: TargetSpec, path: string, scope: CompileScope): Compil
     mysqlGrants: (t.mysql?.grants ?? []).map((g, j) =>
       attempt(`${path}.mysql.grants[${j}]`, () => parseMysqlGrant(g)),
     ),
+    requireDpop: t.requireDpop ?? false,
+    txnToken: t.txnToken ?? false,
   };
 }
 
@@ -150,18 +165,17 @@ function template(scope: CompileScope, source: string): Template {
 }
 
 /**
- * `providers` are the policy's providers as the config describes them: their claim shapes type the `match`
- * literals and the condition (CONTRACT §5 "Claim types"). Unknown providers (no config) declare nothing.
+ * `match` entries, each typed against the claim shapes of the providers that issue the tokens it reads (CONTRACT
+ * §5 "Claim types").
  */
-export function compilePolicy(
-  policy: TrustPolicy,
-  source: PolicySource,
-  providers: readonly DescribedProvider[] = [],
-  scope: CompileScope = newCompileScope(),
-): CompiledPolicy {
-  const { spec } = policy;
-  const match = Object.entries(spec.match).map(([key, input]) =>
-    attempt(`spec.match.${key}`, () => {
+function compileMatch(
+  match: Record<string, MatcherInput>,
+  at: string,
+  providers: readonly DescribedProvider[],
+  scope: CompileScope,
+): CompiledMatch[] {
+  return Object.entries(match).map(([key, input]) =>
+    attempt(`${at}.${key}`, () => {
       if (!isValidPointer(key)) throw new Error(`"${key}" is not a valid JSON Pointer`);
       for (const p of providers) {
         const declared = p.shape.get(claimPointer(key));
@@ -176,6 +190,45 @@ export function compilePolicy(
       return { key, path: parseClaimKey(key), matcher: compileMatcher(input, scope.patterns) };
     }),
   );
+}
+
+const providerList = (p: string | string[]): readonly string[] => (typeof p === "string" ? [p] : p);
+
+/** An `actors` entry: its match and condition are typed by the actor's providers; `subject` is the subject's claims. */
+function compileActor(
+  actor: ActorSpec,
+  i: number,
+  describe: (name: string) => DescribedProvider,
+  scope: CompileScope,
+): CompiledActor {
+  const at = `spec.actors[${i}]`;
+  const condition = actor.condition;
+  const providers = providerList(actor.provider).map(describe);
+  const shapes = providers.map((p) => ({ provider: p.name, shape: p.shape }));
+  return {
+    providers: providers.map((p) => p.name),
+    match: compileMatch(actor.match, `${at}.match`, providers, scope),
+    condition:
+      condition === undefined
+        ? undefined
+        : attempt(`${at}.condition`, () => compileCondition(condition, shapes, scope.conditions, "actor")),
+  };
+}
+
+/**
+ * `providers` are the policy's providers as the config describes them: their claim shapes type the `match`
+ * literals and the condition (CONTRACT §5 "Claim types"). Unknown providers (no config) declare nothing.
+ */
+export function compilePolicy(
+  policy: TrustPolicy,
+  source: PolicySource,
+  providers: readonly DescribedProvider[] = [],
+  scope: CompileScope = newCompileScope(),
+  describe: (name: string) => DescribedProvider = (name) =>
+    providers.find((p) => p.name === name) ?? describeProvider({ name }),
+): CompiledPolicy {
+  const { spec } = policy;
+  const match = compileMatch(spec.match, "spec.match", providers, scope);
   const shapes = providers.map((p) => ({ provider: p.name, shape: p.shape }));
   const targets = new Map<string, CompiledTarget>();
   spec.grant.targets.forEach((t, i) => {
@@ -189,13 +242,14 @@ export function compilePolicy(
   return {
     name: policy.metadata.name,
     description: policy.metadata.description,
-    providers: typeof spec.provider === "string" ? [spec.provider] : spec.provider,
+    providers: providerList(spec.provider),
     match,
     condition:
       condition === undefined
         ? undefined
         : attempt("spec.condition", () => compileCondition(condition, shapes, scope.conditions)),
     access: access === undefined ? undefined : attempt("spec.access", () => compileAccess(access)),
+    actors: spec.actors?.map((a, i) => compileActor(a, i, describe, scope)),
     singleUse: spec.singleUse,
     rateLimit: spec.rateLimit,
     ttl: spec.grant.ttl,

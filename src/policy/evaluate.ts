@@ -1,9 +1,11 @@
 import type { Reason } from "../reasons.ts";
+import { checkDelegation, checkMatch, DEFAULT_MAX_DELEGATION_DEPTH } from "./actors.ts";
 import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
 import { annotateTrace } from "./explain-values.ts";
 import { lookupClaim } from "./pointer.ts";
 import type { PolicySet } from "./policy-set.ts";
 import type {
+  ActClaim,
   CheckResult,
   Decision,
   DecisionRequest,
@@ -25,9 +27,13 @@ export interface DecisionLimits {
   maxTtl: number;
   /** Lifetime when neither target nor policy sets `ttl`. */
   defaultTtl: number;
+  /** `limits.maxDelegationDepth` (CONTRACT §9); default 4. */
+  maxDelegationDepth?: number;
 }
 
 export const DEFAULT_TTL_SECONDS = 900;
+/** draft-ietf-oauth-transaction-tokens §6: Txn-Tokens are short-lived ("minutes or less"); 5 min unless the target says. */
+export const TXN_TOKEN_TTL_SECONDS = 300;
 
 /**
  * AWS credentials live one hour unless the target or policy says otherwise (STS's own default): botocore
@@ -62,12 +68,18 @@ export function explain(
 
 const DENY_PRIORITY: Record<DenyCode, number> = {
   no_policy: 0,
-  template: 1,
-  invalid_target: 2,
-  invalid_scope: 3,
+  actor: 1,
+  template: 2,
+  invalid_target: 3,
+  token_type: 4,
+  invalid_scope: 5,
+  dpop_required: 6,
 };
 const DENY_REASON: Record<DenyCode, Reason> = {
   no_policy: "policy.no_match",
+  actor: "policy.actor_not_admitted",
+  token_type: "policy.token_type_not_issued",
+  dpop_required: "policy.dpop_required",
   template: "policy.template_claim_missing",
   invalid_target: "policy.target_not_allowed",
   invalid_scope: "policy.scope_not_allowed",
@@ -98,7 +110,18 @@ function evaluate(
       if (deny.code === "no_policy" && trace.length === 1) deny.detail = firstFailure(t);
       continue;
     }
-    const outcome = grantFor(policy, who, req, limits);
+    const delegation = checkDelegation(
+      policy,
+      who.claims,
+      req,
+      limits.maxDelegationDepth ?? DEFAULT_MAX_DELEGATION_DEPTH,
+    );
+    t.checks.push(...delegation.checks);
+    if (!delegation.ok) {
+      denyWith("actor", `${policy.name}: ${firstFailure(t)}`);
+      continue;
+    }
+    const outcome = grantFor(policy, who, req, limits, delegation.act);
     t.checks.push(...outcome.checks);
     if (!outcome.grant) {
       denyWith(outcome.code, `${policy.name}: ${outcome.checks.at(-1)?.message ?? outcome.code}`);
@@ -153,15 +176,7 @@ function checkIdentity(
     return done();
   }
   for (const m of policy.match) {
-    const value = lookupClaim(who.claims, m.path);
-    const check = `match.${m.key}`;
-    const result =
-      value === undefined
-        ? fail(check, "claim is missing")
-        : m.matcher.test(value)
-          ? ok(check)
-          : fail(check, `${m.matcher.kind} does not hold`);
-    if (!record(result)) return done();
+    if (!record(checkMatch(m, who.claims, `match.${m.key}`))) return done();
   }
   if (policy.condition) {
     const r = policy.condition.evaluate({
@@ -188,16 +203,35 @@ function grantFor(
   who: DecisionSubject,
   req: DecisionRequest,
   limits: DecisionLimits,
+  act: ActClaim | undefined,
 ): GrantOutcome {
   const target = policy.targets.get(req.audience);
   if (!target)
     return { code: "invalid_target", checks: [fail("target", "no target has the requested audience")] };
   const checks = [ok("target")];
+  // draft-ietf-oauth-transaction-tokens §11.1: a trust domain issues Txn-Tokens, and only a trust domain does.
+  if (Boolean(req.txnToken) !== target.txnToken) {
+    const message = target.txnToken
+      ? "this target issues Transaction Tokens only (requested_token_type txn_token)"
+      : "this target does not issue Transaction Tokens";
+    return { code: "token_type", checks: [...checks, fail("token_type", message)] };
+  }
 
-  const scopes = resolveScopes(target, req.scopes);
+  const scopes = target.txnToken
+    ? txnScopes(target, req.scopes, who.claims.scope)
+    : resolveScopes(target, req.scopes);
   if (typeof scopes === "string")
     return { code: "invalid_scope", checks: [...checks, fail("scope", scopes)] };
   checks.push(ok("scope"));
+  // RFC 9449: a target that only takes sender-constrained tokens.
+  if (target.requireDpop) {
+    if (!req.dpop)
+      return {
+        code: "dpop_required",
+        checks: [...checks, fail("dpop", "this target requires a DPoP proof")],
+      };
+    checks.push(ok("dpop"));
+  }
 
   const rendered = renderAll(policy, target, who);
   if ("missing" in rendered) {
@@ -214,13 +248,17 @@ function grantFor(
       subject: rendered.subject,
       claims: rendered.claims,
       scopes,
-      ttl: Math.min(
-        target.ttl ?? policy.ttl ?? (target.kind === "aws" ? AWS_DEFAULT_TTL_SECONDS : limits.defaultTtl),
-        limits.maxTtl,
-      ),
+      ttl: target.txnToken
+        ? Math.min(target.ttl ?? TXN_TOKEN_TTL_SECONDS, limits.maxTtl)
+        : Math.min(
+            target.ttl ?? policy.ttl ?? (target.kind === "aws" ? AWS_DEFAULT_TTL_SECONDS : limits.defaultTtl),
+            limits.maxTtl,
+          ),
       target: rendered.target,
       singleUse: policy.singleUse,
       rateLimit: policy.rateLimit,
+      ...(act === undefined ? {} : { act }),
+      ...(target.txnToken ? { txnToken: true } : {}),
     },
   };
 }
@@ -231,6 +269,29 @@ function resolveScopes(target: CompiledTarget, requested: readonly string[] | nu
   if (target.kind !== "jwt" && target.kind !== "gcp") return "this target takes no scopes";
   const extra = requested.filter((s) => !target.allowedScopes.has(s));
   return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
+}
+
+/**
+ * Txn-Token scope (draft-ietf-oauth-transaction-tokens §13.6, §13.14): within the target's scopes and, when the
+ * subject token carries a `scope`, within that too — a Txn-Token only narrows. The `scope` claim is REQUIRED
+ * (§9.2), so an empty result is refused.
+ */
+function txnScopes(
+  target: CompiledTarget,
+  requested: readonly string[] | null,
+  subjectScope: unknown,
+): string[] | string {
+  const within = resolveScopes(target, requested);
+  if (typeof within === "string") return within;
+  let granted = within;
+  if (subjectScope !== undefined) {
+    if (typeof subjectScope !== "string") return "the subject token's scope is not a string";
+    const held = new Set(subjectScope.split(" ").filter(Boolean));
+    if (requested !== null && requested.some((s) => !held.has(s)))
+      return "a requested scope is wider than the subject token's";
+    granted = within.filter((s) => held.has(s));
+  }
+  return granted.length > 0 ? granted : "a Transaction Token needs a scope (request one the target allows)";
 }
 
 type Rendered =

@@ -114,9 +114,18 @@ export function compilePolicyFiles(
       );
       return;
     }
+    const unknownActor = configured
+      ? (policy.spec.actors ?? []).findIndex((a) =>
+          (typeof a.provider === "string" ? [a.provider] : a.provider).some((p) => !configured.has(p)),
+        )
+      : -1;
+    if (unknownActor >= 0) {
+      at(`spec.actors[${unknownActor}].provider`, "unknown provider (not in the config)");
+      return;
+    }
     let policyCompiled: CompiledPolicy;
     try {
-      policyCompiled = compilePolicy(policy, { file, document }, providers.map(describe), scope);
+      policyCompiled = compilePolicy(policy, { file, document }, providers.map(describe), scope, describe);
     } catch (e) {
       if (!(e instanceof PolicyCompileError)) throw e;
       at(e.path, e.message);

@@ -127,6 +127,18 @@ export const targetSchema = z
     scopes: z.array(z.string().regex(SCOPE_TOKEN, "an RFC 6749 §3.3 scope token")).optional(),
     defaultScopes: z.array(z.string()).optional(),
     ttl: lifetimeSchema.optional(),
+    requireDpop: z
+      .boolean()
+      .optional()
+      .describe(
+        "refuse requests without a DPoP proof (RFC 9449): issued tokens are always sender-constrained",
+      ),
+    txnToken: z
+      .boolean()
+      .optional()
+      .describe(
+        "the audience is a trust domain: issue Transaction Tokens (draft-ietf-oauth-transaction-tokens) only",
+      ),
     aws: awsTarget.optional(),
     gcp: gcpTarget.optional(),
     kubernetes: kubernetesTarget.optional(),
@@ -156,6 +168,13 @@ export const targetSchema = z
         code: "custom",
         path: ["scopes"],
         message: "AWS and Kubernetes targets take no scopes",
+      });
+    }
+    if (t.txnToken && kinds > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["txnToken"],
+        message: "Transaction Tokens are broker JWTs, not cloud credentials",
       });
     }
     if (t.gcp && (t.scopes !== undefined || t.defaultScopes !== undefined)) {
@@ -191,6 +210,17 @@ const acknowledgement = z.strictObject({
     .describe("why the policy really means it; logged when the policy loads"),
 });
 
+/** RFC 8693 §4.1 delegation: who may act for the subjects a policy admits (CONTRACT §9). */
+export const actorSchema = z.strictObject({
+  provider: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  match: z.record(claimKey, matcherSchema).default({}),
+  condition: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("CEL over claims (the actor's), subject (the subject token's claims), request and now"),
+});
+
 export const policySchema = z.strictObject({
   apiVersion: z.literal("wif-broker/v1"),
   kind: z.literal("TrustPolicy"),
@@ -204,6 +234,11 @@ export const policySchema = z.strictObject({
     match: z.record(claimKey, matcherSchema).default({}),
     condition: z.string().min(1).optional().describe("CEL over claims, request and now"),
     access: accessSchema.optional(),
+    actors: z
+      .array(actorSchema)
+      .min(1)
+      .optional()
+      .describe("who may act for the admitted subject (actor_token); absent → delegation is refused"),
     singleUse: z.boolean().default(false),
     acknowledge: z
       .array(acknowledgement)
@@ -233,3 +268,4 @@ export type KubernetesTargetSpec = NonNullable<TargetSpec["kubernetes"]>;
 export type PostgresTargetSpec = NonNullable<TargetSpec["postgres"]>;
 export type MysqlTargetSpec = NonNullable<TargetSpec["mysql"]>;
 export type AccessSpec = z.output<typeof accessSchema>;
+export type ActorSpec = z.output<typeof actorSchema>;

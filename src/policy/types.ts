@@ -13,7 +13,23 @@ export interface DecisionRequest {
   now: number;
   /** RFC 7523 §2.2 `client_id`, when the client named one: only the policy of that name may admit. */
   clientId?: string | undefined;
+  /** RFC 8693 §2.1 actor_token, verified: who wants to act for the subject (CONTRACT §9). */
+  actor?: DecisionActor | undefined;
+  /** `requested_token_type` is the Txn-Token URN (draft-ietf-oauth-transaction-tokens §11.1). */
+  txnToken?: boolean | undefined;
+  /** A valid DPoP proof came with the request (RFC 9449): the issued token will be sender-constrained. */
+  dpop?: boolean | undefined;
 }
+
+/** A verified actor token as the decision sees it. */
+export interface DecisionActor {
+  provider: string;
+  subject: string;
+  claims: Readonly<Record<string, unknown>>;
+}
+
+/** RFC 8693 §4.1 `act`: the current actor, with the prior chain nested as `act.act`. */
+export type ActClaim = { sub: string; iss?: string; act?: ActClaim } & Record<string, unknown>;
 
 /** A target with every template already rendered from the subject token's claims. */
 export type ResolvedTarget =
@@ -53,6 +69,10 @@ export interface Grant {
   target: ResolvedTarget;
   singleUse: boolean;
   rateLimit: { requests: number; per: number } | undefined;
+  /** The issued token's `act` chain (the new actor outermost), when delegated or when the subject token had one. */
+  act?: ActClaim;
+  /** Issue a Transaction Token (draft-ietf-oauth-transaction-tokens) instead of an access token. */
+  txnToken?: boolean;
 }
 
 /** One check of one policy, for explain, audit and `policy test` alike. */
@@ -74,7 +94,17 @@ export interface PolicyTrace {
   checks: CheckResult[];
 }
 
-export type DenyCode = "no_policy" | "invalid_target" | "invalid_scope" | "template";
+export type DenyCode =
+  | "no_policy"
+  | "invalid_target"
+  | "invalid_scope"
+  | "template"
+  /** actor not admitted, `may_act` mismatch, or the chain too deep (CONTRACT §9: 400 invalid_request) */
+  | "actor"
+  /** the requested token type is not what the target issues (a Txn-Token from a plain target, or vice versa) */
+  | "token_type"
+  /** the target requires DPoP and the request has no proof */
+  | "dpop_required";
 
 export type Decision =
   | { allow: true; grant: Grant; trace: PolicyTrace[] }

@@ -8,6 +8,7 @@ import { runProgram } from "./evaluation/run-program.ts";
 import { checkSource } from "./source/check-source.ts";
 import { parseSource } from "./source/parse-source.ts";
 import { isDyn, isPrim, show } from "./types/cel-type.ts";
+import { ACTOR_VARIABLES, VARIABLES } from "./types/declarations.ts";
 
 /**
  * Parses, type-checks and bounds a condition, planned in `runtime` (the compiled set's, which then owns it).
@@ -17,6 +18,8 @@ export function compileCondition(
   source: string,
   shapes: ReadonlyArray<{ provider: string; shape: ClaimShape }> = [],
   runtime: ConditionRuntime = new ConditionRuntime(),
+  /** An `actors` entry's condition also sees `subject`, the subject token's claims (CONTRACT §9). */
+  scope: "policy" | "actor" = "policy",
 ): CompiledCondition {
   checkSource(source);
   const parsed = parseSource(source);
@@ -26,7 +29,10 @@ export function compileCondition(
   for (const pass of passes) {
     let type: ReturnType<Checker["check"]>;
     try {
-      type = new Checker(source, parsed, pass?.shape).check(parsed.expr, 1);
+      type = new Checker(source, parsed, pass?.shape, scope === "actor" ? ACTOR_VARIABLES : VARIABLES).check(
+        parsed.expr,
+        1,
+      );
     } catch (e) {
       if (e instanceof ConditionError && pass && shapes.length > 1)
         throw new ConditionError(`for provider ${pass.provider}: ${e.message}`);

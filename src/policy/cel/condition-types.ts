@@ -9,6 +9,8 @@ export interface ConditionRequest {
 export interface ConditionInput {
   /** The verified token's payload (JSON values). */
   claims: Readonly<Record<string, unknown>>;
+  /** An actor condition's view of the subject token's claims (CONTRACT §9). */
+  subject?: Readonly<Record<string, unknown>> | undefined;
   request: ConditionRequest;
   now: Date;
 }

@@ -9,6 +9,8 @@ import { TIMESTAMP } from "./functions/runtime-types.ts";
 
 const VARIABLES = {
   claims: mapType(CelScalar.STRING, CelScalar.DYN),
+  /** Only an `actors` entry's condition can name it (the checker declares it there alone). */
+  subject: mapType(CelScalar.STRING, CelScalar.DYN),
   request: mapType(CelScalar.STRING, CelScalar.DYN),
   now: TIMESTAMP,
 };
@@ -40,7 +42,9 @@ const CONSTANT_ENV = celEnv({ variables: VARIABLES, funcs: STANDARD_OVERRIDES })
 /** Evaluates a variable-free subexpression (a literal conversion) at load time. */
 export function constantHolds(e: Expr): boolean {
   try {
-    return !isCelError(plan(CONSTANT_ENV, e)({ claims: {}, request: {}, now: timestampFromMs(0) }));
+    return !isCelError(
+      plan(CONSTANT_ENV, e)({ claims: {}, subject: {}, request: {}, now: timestampFromMs(0) }),
+    );
   } catch {
     return false;
   }

@@ -23,8 +23,16 @@ export class Checker implements CheckContext {
 
   readonly #shape: ClaimShape | undefined;
 
-  constructor(source: string, parsed: ParsedExpr, shape?: ClaimShape) {
+  readonly #variables: Readonly<Record<string, CelT>>;
+
+  constructor(
+    source: string,
+    parsed: ParsedExpr,
+    shape?: ClaimShape,
+    variables: Readonly<Record<string, CelT>> = VARIABLES,
+  ) {
     this.#source = source;
+    this.#variables = variables;
     this.#positions = parsed.sourceInfo?.positions ?? {};
     this.#shape = shape;
   }
@@ -49,7 +57,7 @@ export class Checker implements CheckContext {
       const t = this.scopes[i]?.get(name);
       if (t) return t;
     }
-    return VARIABLES[name];
+    return this.#variables[name];
   }
 
   check(e: Expr, depth: number): CelT {

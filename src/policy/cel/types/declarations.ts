@@ -14,6 +14,9 @@ export const VARIABLES: Readonly<Record<string, CelT>> = {
   now: prim("google.protobuf.Timestamp"),
 };
 
+/** An `actors` entry's condition (CONTRACT §9): `claims` is the actor's, `subject` the subject token's. */
+export const ACTOR_VARIABLES: Readonly<Record<string, CelT>> = { ...VARIABLES, subject: map(STRING, DYN) };
+
 /** Identifiers that denote types, for `type(x) == string`. */
 export const TYPE_NAMES = new Set([
   "bool",
