@@ -10,6 +10,8 @@ import type { AppEnv } from "./http/deps.ts";
 import type { PlaygroundAssets } from "./http/routes/playground.ts";
 import { closeGracefully, type HttpTimeouts, listen } from "./http/server.ts";
 import { BrokerTokenVerifier } from "./identity/broker-token.ts";
+import { DpopVerifier } from "./identity/dpop.ts";
+import { DpopNonces } from "./identity/dpop-nonce.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import type { DatabaseTargets } from "./mint/database/index.ts";
@@ -164,7 +166,16 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const decisionLimits = {
     maxTtl: config.limits.maxTtl,
     defaultTtl: Math.min(DEFAULT_TTL_SECONDS, config.limits.maxTtl),
+    maxDelegationDepth: config.limits.maxDelegationDepth,
   };
+  const base = config.issuer.endsWith("/") ? config.issuer.slice(0, -1) : config.issuer;
+  const dpop = new DpopVerifier({
+    tokenEndpoint: `${base}/token`,
+    algorithms: config.dpop.algorithms,
+    clock,
+    replay: store.replay,
+    nonces: config.dpop.nonce ? new DpopNonces(store.replay, clock) : undefined,
+  });
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
   const exchange = new ExchangeService({
     verifier,
@@ -173,6 +184,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     store,
     limits: decisionLimits,
     clock,
+    dpop,
+    brokerIssuer: config.issuer,
+    denyList,
   });
 
   let shuttingDown = false;
@@ -201,6 +215,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     requestTimeoutMs: 10_000,
     shuttingDown: () => shuttingDown,
     brokerTokens,
+    dpop,
     revokers: [
       brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock)),
       ...(databases ? [databases.revoker] : []),

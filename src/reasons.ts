@@ -17,7 +17,11 @@ export const REASONS = {
   "request.missing_parameter": "a required parameter is missing or empty",
   "request.unsupported_grant_type": "grant_type is none of the three supported grants",
   "request.unsupported_token_type": "subject_token_type or requested_token_type is not supported",
-  "request.actor_token": "an actor token was sent (delegation is not supported)",
+  "request.actor_token": "an actor token was sent with a grant other than token exchange",
+  "request.request_context": "request_context is not a JSON object of at most 4 KiB",
+  "request.request_details": "request_details is not a JSON object of at most 4 KiB",
+  "request.transaction_parameters":
+    "request_context or request_details without requested_token_type txn_token",
   "request.invalid_resource": "resource is not an absolute URI without a fragment",
   "request.missing_target": "neither audience nor resource was sent",
   "request.multiple_targets": "audience and resource name more than one target",
@@ -51,11 +55,33 @@ export const REASONS = {
   "jwt.replayed": "a single-use token was already exchanged",
   "jwt.review_rejected": "TokenReview did not authenticate the token",
   "jwt.review_mismatch": "TokenReview named another user than sub",
+  "jwt.revoked": "a broker JWT presented back to /token was revoked (RFC 7009)",
+  "jwt.txn_token_as_subject": "a Transaction Token was presented as a subject token",
+
+  "dpop.unsupported": "a DPoP proof was sent but DPoP is not configured",
+  "dpop.malformed": "the DPoP header is not exactly one compact JWS",
+  "dpop.typ": "the proof's typ is not dpop+jwt",
+  "dpop.alg": "the proof's alg is not an allowed asymmetric algorithm",
+  "dpop.jwk": "the proof carries no jwk header",
+  "dpop.jwk_private": "the proof's jwk holds a private or symmetric key",
+  "dpop.signature": "the proof's signature does not verify with its jwk",
+  "dpop.jti": "the proof's jti is missing or too long",
+  "dpop.iat": "the proof's iat is missing or outside ±60 s",
+  "dpop.htm": "the proof's htm is not the request method",
+  "dpop.htu": "the proof's htu is not the token endpoint",
+  "dpop.nonce": "the proof lacks the server's current nonce (use_dpop_nonce)",
+  "dpop.replayed": "the proof's jti was already used (on any instance)",
+  "dpop.key_mismatch": "the subject token is bound (cnf.jkt) to another key than the proof's",
 
   "policy.no_match": "no policy admits the identity",
   "policy.template_claim_missing": "a grant template names a claim the token lacks",
   "policy.target_not_allowed": "the admitting policy does not grant the requested target",
   "policy.scope_not_allowed": "a requested scope is not granted for the target",
+  "policy.actor_not_admitted":
+    "delegation refused: no actors entry admits the actor, may_act or the chain depth",
+  "policy.token_type_not_issued":
+    "the target does not issue the requested token type (Transaction Token or not)",
+  "policy.dpop_required": "the target requires a DPoP proof and the request has none",
   "policy.rate_limited": "the policy's rate limit for this subject is exhausted",
   "target.unconfigured": "the grant's target kind has no minter configured",
 
@@ -103,4 +129,10 @@ export const UPSTREAM_REASONS = {
   error: "the upstream failed otherwise, including rejecting the broker's own credentials",
 } as const;
 
-export type Reason = keyof typeof REASONS | `upstream.${UpstreamTarget}.${keyof typeof UPSTREAM_REASONS}`;
+/** An actor token that fails verification (RFC 8693 §2.1) carries the jwt.* reason of its failure, prefixed. */
+export type ActorReason = `actor.${Extract<keyof typeof REASONS, `jwt.${string}`>}`;
+
+export type Reason =
+  | keyof typeof REASONS
+  | `upstream.${UpstreamTarget}.${keyof typeof UPSTREAM_REASONS}`
+  | ActorReason;

@@ -26,6 +26,12 @@ export interface AuditEvent {
   source_ip?: string;
   latency_ms: number;
   subject_token_sha256?: string;
+  /** CONTRACT §7: the actor's iss/sub when delegated (RFC 8693 actor_token). */
+  actor_iss?: string;
+  actor_sub?: string;
+  actor_token_sha256?: string;
+  /** CONTRACT §7: the DPoP key thumbprint (RFC 7638) when the request carried a valid proof. */
+  dpop_jkt?: string;
   trace?: PolicyTrace[];
   /** Set on /introspect and /revoke events (a /token event has none). */
   endpoint?: "/introspect" | "/revoke";

@@ -48,6 +48,11 @@ export function exchangeAuditEvent(r: TokenRequestRecord): AuditEvent {
     Object.assign(event, { provider: outcome.provider.name, iss: outcome.provider.issuer });
   const id = outcome.identity;
   if (id) Object.assign(event, { sub: id.subject });
+  if (request?.actorToken !== undefined)
+    event.actor_token_sha256 = outcome.actor?.tokenSha256 ?? sha256Hex(request.actorToken);
+  if (outcome.actor)
+    Object.assign(event, { actor_iss: outcome.actor.issuer, actor_sub: outcome.actor.subject });
+  if (outcome.dpopJkt) event.dpop_jkt = outcome.dpopJkt;
   if (g)
     Object.assign(event, { policy: g.policy, target_kind: g.target.kind, scopes: g.scopes, lifetime: g.ttl });
   if (outcome.ok) {

@@ -26,6 +26,7 @@ export const DEFAULT_VERIFY_ALGORITHMS = [
   "ES384",
   "EdDSA",
 ] as const;
+export const DPOP_ALGORITHMS = ["ES256", "ES384", "EdDSA", "RS256", "PS256"] as const;
 export const SIGNING_ALGORITHMS = ["ES256", "EdDSA", "RS256", "PS256"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export type VerifyAlgorithm = (typeof VERIFY_ALGORITHMS)[number];
@@ -97,6 +98,20 @@ export const configSchema = z.strictObject({
       maxTtl: lifetimeSchema.default(3600),
       /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
       clockSkew: durationSchema.refine((s) => s <= 60, { message: "at most 60s (CONTRACT §2)" }).default(60),
+      /** CONTRACT §9: actors in an issued `act` chain, the new one included. */
+      maxDelegationDepth: z.number().int().min(1).max(16).default(4),
+    })
+    .prefault({}),
+  /** RFC 9449 proofs on /token. */
+  dpop: z
+    .strictObject({
+      /** `dpop_signing_alg_values_supported`: asymmetric algorithms only (RFC 9449 §4.3 check 5). */
+      algorithms: z
+        .array(z.enum(DPOP_ALGORITHMS))
+        .min(1)
+        .default([...DPOP_ALGORITHMS]),
+      /** Require the server's nonce in every proof (RFC 9449 §8); nonces rotate every minute, valid for five. */
+      nonce: z.boolean().default(false),
     })
     .prefault({}),
   errors: z.strictObject({ verbose: z.boolean().default(false) }).prefault({}),

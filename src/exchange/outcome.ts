@@ -8,6 +8,10 @@ export interface Learned {
   /** The configured provider the token named; on success, the one whose keys verified it. */
   provider?: ProviderRef;
   identity?: VerifiedIdentity;
+  /** The verified actor token (RFC 8693 §2.1), when delegated. */
+  actor?: VerifiedIdentity;
+  /** The DPoP proof key's thumbprint (RFC 7638), when the request carried a valid proof. */
+  dpopJkt?: string;
   decision?: Decision;
   /** The clock reading the decision used (epoch ms), so `policy diff` replays it at the same instant. */
   decidedAt?: number;

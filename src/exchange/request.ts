@@ -19,4 +19,11 @@ export interface TokenRequest {
   requestedTokenType: string | undefined;
   clientId: string | undefined;
   sourceIp: string | undefined;
+  /** RFC 8693 §2.1 `actor_token` (token exchange only): who acts for the subject. */
+  actorToken?: string | undefined;
+  /** The `DPoP` header (RFC 9449 §4), unverified. */
+  dpopProof?: string | undefined;
+  /** draft-ietf-oauth-transaction-tokens §11.1 `request_context` / `request_details`, parsed JSON objects. */
+  requestContext?: Record<string, unknown> | undefined;
+  requestDetails?: Record<string, unknown> | undefined;
 }

@@ -1,10 +1,13 @@
 import { BrokerError, badToken } from "../errors.ts";
+import type { DpopProof, DpopVerifier } from "../identity/dpop.ts";
 import type { Verification, VerifiedIdentity } from "../identity/types.ts";
 import type { IssuedToken, Minter } from "../mint/types.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
 import { type DecisionLimits, decide } from "../policy/evaluate.ts";
 import type { PolicySet } from "../policy/policy-set.ts";
 import type { Grant, TargetKind } from "../policy/types.ts";
+import type { ActorReason } from "../reasons.ts";
+import type { DenyList } from "../revocation/deny-list.ts";
 import type { Store } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { ExchangeContext, ExchangeOutcome, Exchanger, Learned } from "./outcome.ts";
@@ -23,6 +26,11 @@ export interface ExchangeDeps {
   store: Store;
   limits: DecisionLimits;
   clock: Clock;
+  /** RFC 9449 proof checks; absent → a DPoP header is refused. */
+  dpop?: DpopVerifier;
+  /** The broker's own issuer and deny-list: a revoked broker JWT presented back to /token is refused. */
+  brokerIssuer?: string;
+  denyList?: DenyList;
 }
 
 /** How long past `exp` a consumed jti is remembered. */
@@ -30,7 +38,7 @@ const REPLAY_MARGIN_SECONDS = 300;
 
 /** Token types a client may request per target kind (RFC 8693 §2.1 requested_token_type). */
 const ACCEPTED_TOKEN_TYPES: Record<TargetKind, readonly string[]> = {
-  jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt],
+  jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt, TOKEN_TYPE.txnToken],
   aws: [TOKEN_TYPE.awsCredentials, TOKEN_TYPE.rdsAuthToken],
   gcp: [TOKEN_TYPE.accessToken],
   kubernetes: [TOKEN_TYPE.jwt, TOKEN_TYPE.accessToken],
@@ -78,6 +86,14 @@ export class ExchangeService implements Exchanger {
     const { identity } = verification;
     learned.provider = { name: identity.provider, issuer: identity.issuer };
     learned.identity = identity;
+    await this.#refuseRevoked(identity, badToken);
+    // draft-ietf-oauth-transaction-tokens §13.12: a Txn-Token is not an authentication credential.
+    if (identity.issuer === this.#d.brokerIssuer && typeof identity.claims.txn === "string")
+      throw badToken("jwt.txn_token_as_subject", "a Transaction Token cannot be exchanged");
+    const proof = await this.#checkDpop(req, identity);
+    if (proof) learned.dpopJkt = proof.jkt;
+    const actor = req.actorToken === undefined ? undefined : await this.#verifyActor(req.actorToken);
+    if (actor) learned.actor = actor;
 
     learned.decidedAt = this.#d.clock();
     const decision = decide(
@@ -89,6 +105,9 @@ export class ExchangeService implements Exchanger {
         sourceIp: req.sourceIp,
         now: learned.decidedAt,
         clientId: req.clientId,
+        ...(actor ? { actor } : {}),
+        ...(req.requestedTokenType === TOKEN_TYPE.txnToken ? { txnToken: true } : {}),
+        ...(proof ? { dpop: true } : {}),
       },
       this.#d.limits,
     );
@@ -124,6 +143,18 @@ export class ExchangeService implements Exchanger {
       get signal() {
         return ctx.signal;
       },
+      ...(proof && grant.target.kind === "jwt" && !grant.txnToken
+        ? { confirmation: { jkt: proof.jkt } }
+        : {}),
+      ...(grant.txnToken
+        ? {
+            transaction: {
+              sourceIp: req.sourceIp,
+              requestContext: req.requestContext,
+              requestDetails: req.requestDetails,
+            },
+          }
+        : {}),
     });
     // The jti is consumed only once minting succeeded, so a failed exchange does not burn a single-use token;
     // the atomic consume still makes sure that of two racing requests only one gets a credential.
@@ -140,6 +171,56 @@ export class ExchangeService implements Exchanger {
       grant.target.kind === "jwt"
       ? { ...issued, issuedTokenType: TOKEN_TYPE.jwt }
       : issued;
+  }
+
+  /** A broker JWT presented back (as subject or actor token) must not be on the deny-list (RFC 7009 §2). */
+  async #refuseRevoked(
+    id: VerifiedIdentity,
+    error: (reason: "jwt.revoked", detail: string) => BrokerError,
+  ): Promise<void> {
+    const { brokerIssuer, denyList } = this.#d;
+    if (id.issuer !== brokerIssuer || !denyList || id.jti === undefined) return;
+    if (await denyList.isRevoked(id.jti)) throw error("jwt.revoked", "the token was revoked");
+  }
+
+  /**
+   * RFC 9449 §4.3 on the proof; and a subject token that is itself DPoP-bound (`cnf.jkt`, §6.1) can only be
+   * exchanged with a proof by that same key — a stolen bound token is worth nothing without the key.
+   */
+  async #checkDpop(req: TokenRequest, identity: VerifiedIdentity): Promise<DpopProof | undefined> {
+    let proof: DpopProof | undefined;
+    if (req.dpopProof !== undefined) {
+      if (!this.#d.dpop)
+        throw new BrokerError("invalid_dpop_proof", {
+          reason: "dpop.unsupported",
+          detail: "DPoP is not enabled",
+        });
+      proof = await this.#d.dpop.verify(req.dpopProof, "POST");
+    }
+    const cnf = identity.claims.cnf;
+    const bound = typeof cnf === "object" && cnf !== null ? (cnf as Record<string, unknown>).jkt : undefined;
+    if (bound !== undefined && bound !== proof?.jkt) {
+      throw new BrokerError("invalid_dpop_proof", {
+        reason: "dpop.key_mismatch",
+        detail: "the subject token is bound to another key than the proof's",
+      });
+    }
+    return proof;
+  }
+
+  /** RFC 8693 §2.1 actor_token: verified like a subject token; any failure is 400 invalid_request (CONTRACT §9). */
+  async #verifyActor(token: string): Promise<VerifiedIdentity> {
+    const asActor = (reason: ActorReason extends `actor.${infer R}` ? R : never, detail: string) =>
+      new BrokerError("invalid_request", { reason: `actor.${reason}`, detail: `actor_token: ${detail}` });
+    const verification = await this.#d.verifier.check(token);
+    if (!verification.ok) {
+      const e = verification.error;
+      if (e instanceof BrokerError && e.kind === "bad_subject_token" && e.reason.startsWith("jwt."))
+        throw asActor(e.reason as Parameters<typeof asActor>[0], e.detail ?? "invalid");
+      throw e;
+    }
+    await this.#refuseRevoked(verification.identity, asActor);
+    return verification.identity;
   }
 
   async #rateLimit(grant: Grant, identity: VerifiedIdentity): Promise<void> {

@@ -1,6 +1,7 @@
 import type { AuditSink } from "../audit/event.ts";
 import type { Exchanger } from "../exchange/outcome.ts";
 import type { BrokerTokenCheck } from "../identity/broker-token.ts";
+import type { DpopNonces } from "../identity/dpop-nonce.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Revoker } from "../revocation/types.ts";
@@ -62,6 +63,13 @@ export interface AppDeps {
   auditClaims?: boolean;
   /** `playground.enabled` (CONTRACT §13): GET /playground exists only when this is set. */
   playground?: PlaygroundDeps;
+  /** RFC 9449: proof algorithms for discovery, and the server nonce for `DPoP-Nonce` when nonces are on. */
+  dpop: DpopSettings;
+}
+
+export interface DpopSettings {
+  readonly algorithms: readonly string[];
+  readonly nonces: Pick<DpopNonces, "current"> | undefined;
 }
 
 export type AppEnv = { Variables: { requestId: string } };

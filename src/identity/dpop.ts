@@ -2,6 +2,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { BrokerError } from "../errors.ts";
 import { JWA, verifySignature } from "../jose/jwa.ts";
+import type { Reason } from "../reasons.ts";
 import type { ReplayStore } from "../store/types.ts";
 import { type Clock, epochSeconds } from "../util/clock.ts";
 import { sha256Hex } from "../util/hash.ts";
@@ -10,8 +11,6 @@ import { parseCompactJws } from "./jws.ts";
 
 /** RFC 9449 §4.3 check 11: the proof's `iat` may be this far from now, either way (CONTRACT §9: ±60 s). */
 export const DPOP_IAT_WINDOW_SECONDS = 60;
-/** Asymmetric JWS algorithms a proof may use (RFC 9449 §4.3 check 5: never `none` or a MAC). */
-export const DPOP_ALGORITHMS = ["ES256", "ES384", "EdDSA", "RS256", "PS256"] as const;
 const MAX_JTI_LENGTH = 256;
 
 /** JWK members that only a private (or symmetric) key has: RFC 9449 §4.3 check 7. */
@@ -41,7 +40,7 @@ export interface DpopVerifierOptions {
   nonces?: DpopNonces | undefined;
 }
 
-const invalid = (reason: string, detail: string) => new BrokerError("invalid_dpop_proof", { reason, detail });
+const invalid = (reason: Reason, detail: string) => new BrokerError("invalid_dpop_proof", { reason, detail });
 
 /** RFC 9449 §4.3 check 9 compares URIs without query and fragment, after syntax-based normalisation (RFC 3986 §6.2.2). */
 function normaliseHtu(value: string): string | undefined {

@@ -18,6 +18,16 @@ export interface MintContext {
   signal: AbortSignal;
   /** Epoch milliseconds. */
   now: number;
+  /** RFC 9449 §6: the DPoP proof key's thumbprint; the broker JWT is bound to it (`cnf.jkt`). */
+  confirmation?: { jkt: string } | undefined;
+  /** What a Transaction Token's `rctx` and `tctx` are built from (draft-ietf-oauth-transaction-tokens §11.3). */
+  transaction?: TransactionInputs | undefined;
+}
+
+export interface TransactionInputs {
+  sourceIp: string | undefined;
+  requestContext: Record<string, unknown> | undefined;
+  requestDetails: Record<string, unknown> | undefined;
 }
 
 /**
@@ -38,4 +48,6 @@ export const TOKEN_TYPE = {
   rdsAuthToken: "urn:wif-broker:token-type:rds-auth-token",
   /** CONTRACT §3: the access token is the database credentials document (JSON). */
   databaseCredentials: "urn:wif-broker:token-type:database-credentials",
+  /** draft-ietf-oauth-transaction-tokens §11.1 */
+  txnToken: "urn:ietf:params:oauth:token-type:txn_token",
 } as const;

@@ -2,7 +2,6 @@ import type { Reason } from "../reasons.ts";
 import { checkDelegation, checkMatch, DEFAULT_MAX_DELEGATION_DEPTH } from "./actors.ts";
 import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
 import { annotateTrace } from "./explain-values.ts";
-import { lookupClaim } from "./pointer.ts";
 import type { PolicySet } from "./policy-set.ts";
 import type {
   ActClaim,

@@ -21,6 +21,14 @@ export const RESERVED_CLAIMS = [
   "jti",
   "client_id",
   "scope",
+  // RFC 8693 §4.1 / §4.4, RFC 9449 §6.1 and the Txn-Token claims (draft-ietf-oauth-transaction-tokens §9.2).
+  "act",
+  "may_act",
+  "cnf",
+  "txn",
+  "req_wl",
+  "rctx",
+  "tctx",
 ] as const;
 
 export type MatcherInput =

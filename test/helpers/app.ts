@@ -64,6 +64,7 @@ export function fakeApp(overrides: Partial<AppDeps> = {}): FakeApp {
     requestTimeoutMs: 10_000,
     brokerTokens: { active: async () => ({ ok: false, reason: "malformed" }) },
     revokers: [],
+    dpop: { algorithms: ["ES256"], nonces: undefined },
     ...overrides,
   };
   return { app: createApp(deps), deps, audit, logs: logger.lines, metrics: deps.metrics };

@@ -20,6 +20,13 @@ function metadata(deps: AppDeps) {
     // RFC 8414 §2: required when private_key_jwt is listed.
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     scopes_supported: deps.policies().scopesSupported(),
+    // RFC 8414 §2 endpoints of the token lifecycle (CONTRACT §10).
+    introspection_endpoint: `${base}/introspect`,
+    revocation_endpoint: `${base}/revoke`,
+    introspection_endpoint_auth_methods_supported: ["bearer"],
+    revocation_endpoint_auth_methods_supported: ["none"],
+    // RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: deps.dpop.algorithms,
     response_types_supported: ["id_token"],
   };
 }

@@ -23,6 +23,20 @@ function deadline(requestId: string, timeoutMs: number, started: number) {
   };
 }
 
+/**
+ * RFC 9449 §8: with nonces on, every /token response to a DPoP request names the current nonce (and a
+ * use_dpop_nonce error always does). A store outage only leaves the header out.
+ */
+async function offerNonce(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
+  const nonces = deps.dpop.nonces;
+  if (!nonces || requestHeader(c, "dpop") === undefined) return;
+  try {
+    c.header("DPoP-Nonce", await nonces.current());
+  } catch {
+    // the response itself says what went wrong, if anything
+  }
+}
+
 /** RFC 8693 §2.2.1 success body; wire names verbatim. */
 function successBody(t: IssuedToken) {
   return {
@@ -48,7 +62,10 @@ async function parse(
   }
   const form = new Form(await readBodyCapped(c.req.raw, requestHeader(c, "content-length")));
   parsed.grant = parseGrantType(form);
-  return parseTokenRequest(form, parsed.grant, sourceIp);
+  const request = parseTokenRequest(form, parsed.grant, sourceIp);
+  const proof = requestHeader(c, "dpop");
+  if (proof !== undefined) request.dpopProof = proof;
+  return request;
 }
 
 interface Parsed {
@@ -77,10 +94,13 @@ export function tokenRoute(deps: AppDeps) {
     if (outcome.ok) {
       status = 200;
       result = "allow";
+      await offerNonce(c, deps);
       response = c.json(successBody(outcome.issued), 200);
     } else {
       if (!(outcome.error instanceof BrokerError))
         deps.logger.error({ err: outcome.error, request_id: requestId }, "token request failed");
+      if (outcome.error instanceof BrokerError && outcome.error.kind === "use_dpop_nonce")
+        await offerNonce(c, deps);
       const wire = toWireError(outcome.error, grant, requestId, deps.verboseErrors);
       status = wire.status;
       result = wire.error;
