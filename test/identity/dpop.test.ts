@@ -16,7 +16,7 @@ interface ProofOptions {
   jwk?: Record<string, unknown>;
   claims?: Record<string, unknown>;
   /** Sign with this key instead of the one the header names. */
-  signWith?: CryptoKey;
+  signWith?: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 }
 
 async function client(alg = "ES256") {
