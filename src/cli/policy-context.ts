@@ -43,7 +43,11 @@ export function policyContext(
   return {
     config,
     path,
-    limits: { maxTtl, defaultTtl: Math.min(DEFAULT_TTL_SECONDS, maxTtl) },
+    limits: {
+      maxTtl,
+      defaultTtl: Math.min(DEFAULT_TTL_SECONDS, maxTtl),
+      maxDelegationDepth: config.limits.maxDelegationDepth,
+    },
     compileOptions: {
       providers,
       unknownProviderHint: embedded

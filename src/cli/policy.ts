@@ -16,6 +16,7 @@ const USAGE = `Usage:
   wif-broker policy test [PATH] [--config F]
   wif-broker policy explain (--claims F | --token JWT) --provider NAME --audience A [--scope S]
                             [--source-ip IP] [--time ISO] [--policies PATH] [--config F] [--json]
+                            [--actor-claims F | --actor-token JWT --actor-provider NAME]
   wif-broker policy schema
   wif-broker policy diff --base DIR --head DIR --audit FILE… [--config F] [--format text|json|github]
                          [--allow-widening]
@@ -139,7 +140,7 @@ const shorten = (text: string) => {
 function renderTrace(d: Decision): string[] {
   const lines = [
     d.allow
-      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s`
+      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s${d.grant.act ? `, act ${JSON.stringify(d.grant.act)}` : ""}`
       : `DENY (${d.reason}): ${d.detail}`,
   ];
   for (const t of d.trace) {
@@ -169,12 +170,33 @@ async function explainCommand(argv: string[]): Promise<number> {
     policies: { type: "string" },
     config: { type: "string" },
     json: { type: "boolean", default: false },
+    "actor-claims": { type: "string" },
+    "actor-token": { type: "string" },
+    "actor-provider": { type: "string" },
   });
   if (!values.provider || !values.audience)
     throw new CliError(`--provider and --audience are required\n${USAGE}`);
   if (Boolean(values.claims) === Boolean(values.token))
     throw new CliError("give exactly one of --claims F and --token JWT");
   const claims = values.claims ? readClaimsFile(values.claims) : decodeClaims(values.token ?? "");
+  // RFC 8693 delegation: the actor token's claims and provider, checked against the policies' `actors`.
+  if (values["actor-claims"] && values["actor-token"])
+    throw new CliError("give at most one of --actor-claims F and --actor-token JWT");
+  const actorClaims = values["actor-claims"]
+    ? readClaimsFile(values["actor-claims"])
+    : values["actor-token"]
+      ? decodeClaims(values["actor-token"])
+      : undefined;
+  if (actorClaims && !values["actor-provider"])
+    throw new CliError("--actor-provider is required with an actor");
+  const actor =
+    actorClaims && values["actor-provider"]
+      ? {
+          provider: values["actor-provider"],
+          subject: typeof actorClaims.sub === "string" ? actorClaims.sub : "",
+          claims: actorClaims,
+        }
+      : undefined;
   const ctx = context(values.policies, values.config);
   const { set, problems } = compile(ctx);
   for (const p of problems) out(`error: ${formatProblem(p)}`);
@@ -188,6 +210,7 @@ async function explainCommand(argv: string[]): Promise<number> {
       scopes: values.scope ? values.scope.split(" ").filter(Boolean) : null,
       sourceIp: values["source-ip"],
       now,
+      ...(actor ? { actor } : {}),
     },
     ctx.limits,
   );

@@ -16,6 +16,10 @@ export const fixtureCaseSchema = z.strictObject({
     sourceIp: z.string().optional(),
     time: z.iso.datetime({ offset: true }).optional(),
   }),
+  /** RFC 8693 delegation: the actor token's provider and claims (CONTRACT §9). */
+  actor: z
+    .strictObject({ provider: z.string().min(1), claims: z.record(z.string(), z.unknown()) })
+    .optional(),
   expect: z.enum(["allow", "deny"]),
   /** The policy that must admit the case. */
   policy: z.string().optional(),
@@ -56,6 +60,15 @@ export function runFixtureCase(
       scopes: c.request.scope === undefined ? null : c.request.scope.split(" ").filter(Boolean),
       sourceIp: c.request.sourceIp,
       now: c.request.time ? Date.parse(c.request.time) : defaultNow,
+      ...(c.actor
+        ? {
+            actor: {
+              provider: c.actor.provider,
+              subject: typeof c.actor.claims.sub === "string" ? c.actor.claims.sub : "",
+              claims: c.actor.claims,
+            },
+          }
+        : {}),
     },
     limits,
   );

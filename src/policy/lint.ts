@@ -40,25 +40,45 @@ interface Subject {
   policy: TrustPolicy;
   providers: DescribedProvider[];
   match: MatchEntry[];
+  /** `spec.match`, or `spec.actors[i].match` for an actor. */
+  matchPath: string;
+  /** Each `spec.actors` entry, digested the same way: an actor is pinned like a subject (CONTRACT §9). */
+  actors: Subject[];
 }
 
 type Issue = { path: string; message: string };
 
-function digest(policy: TrustPolicy, ctx: LintContext): Subject {
-  const names = typeof policy.spec.provider === "string" ? [policy.spec.provider] : policy.spec.provider;
+function digestMatch(
+  policy: TrustPolicy,
+  provider: string | string[],
+  match: Record<string, MatcherInput>,
+  matchPath: string,
+  ctx: LintContext,
+): Subject {
+  const names = typeof provider === "string" ? [provider] : provider;
   return {
     policy,
     providers: names.map((name) => {
       const issuer = ctx.providerIssuers.get(name);
       return describeProvider(issuer === undefined ? { name } : { name, issuer });
     }),
-    match: Object.entries(policy.spec.match).map(([key, matcher]) => ({
+    match: Object.entries(match).map(([key, matcher]) => ({
       key,
       claim: parseClaimKey(key).join("/"),
       matcher,
-      path: `spec.match.${key}`,
+      path: `${matchPath}.${key}`,
     })),
+    matchPath,
+    actors: [],
   };
+}
+
+function digest(policy: TrustPolicy, ctx: LintContext): Subject {
+  const subject = digestMatch(policy, policy.spec.provider, policy.spec.match, "spec.match", ctx);
+  subject.actors = (policy.spec.actors ?? []).map((a, i) =>
+    digestMatch(policy, a.provider, a.match, `spec.actors[${i}].match`, ctx),
+  );
+  return subject;
 }
 
 type Literal = string | number | boolean;
@@ -152,19 +172,22 @@ export const LINT_RULES: readonly Rule[] = [
     id: "multi-tenant-unpinned",
     severity: "error",
     summary: "a multi-tenant issuer (GitHub, GitLab.com, …) without the owner's or namespace's ID pinned",
-    check: (s) =>
-      s.providers.flatMap((p) => {
-        if (!p.multiTenant || p.platform === undefined) return [];
-        const info = PLATFORMS[p.platform];
-        if (info.tenantPins.some((c) => pinned(s, c))) return [];
-        if (p.platform === "github" && subPinsGithubOwner(s)) return [];
-        return [
-          {
-            path: "spec.match",
-            message: `provider ${p.described} issues tokens for every ${info.label} customer, and this policy pins no owner ID: ${info.pinAdvice}`,
-          },
-        ];
-      }),
+    check: (subject) =>
+      [subject, ...subject.actors].flatMap((s) =>
+        s.providers.flatMap((p) => {
+          if (!p.multiTenant || p.platform === undefined) return [];
+          const info = PLATFORMS[p.platform];
+          if (info.tenantPins.some((c) => pinned(s, c))) return [];
+          if (p.platform === "github" && subPinsGithubOwner(s)) return [];
+          const who = s === subject ? "this policy" : "this actors entry";
+          return [
+            {
+              path: s.matchPath,
+              message: `provider ${p.described} issues tokens for every ${info.label} customer, and ${who} pins no owner ID: ${info.pinAdvice}`,
+            },
+          ];
+        }),
+      ),
   },
   {
     id: "wildcard-only",

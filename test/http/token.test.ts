@@ -221,7 +221,7 @@ describe("POST /token", () => {
         }),
       ],
       [
-        "actor_token (not supported in v1)",
+        "actor_token for a policy without actors (CONTRACT §9)",
         () => ({
           grant_type: TOKEN_EXCHANGE,
           subject_token: token(),
