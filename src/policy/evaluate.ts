@@ -286,8 +286,7 @@ function txnScopes(
   if (subjectScope !== undefined) {
     if (typeof subjectScope !== "string") return "the subject token's scope is not a string";
     const held = new Set(subjectScope.split(" ").filter(Boolean));
-    if (requested !== null && requested.some((s) => !held.has(s)))
-      return "a requested scope is wider than the subject token's";
+    if (requested?.some((s) => !held.has(s))) return "a requested scope is wider than the subject token's";
     granted = within.filter((s) => held.has(s));
   }
   return granted.length > 0 ? granted : "a Transaction Token needs a scope (request one the target allows)";

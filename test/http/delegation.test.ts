@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { DemoIssuer } from "../../src/dev/demo-issuer.ts";
 import {
   BROKER_ISSUER,
@@ -239,6 +240,58 @@ describe("delegation: actor_token, act, may_act, maxDelegationDepth (RFC 8693, C
     });
   });
 
+  it("a DPoP-bound token re-exchanged needs a proof by the same key (proof key mismatch → invalid_dpop_proof)", async () => {
+    const keyPair = async () => {
+      const { privateKey, publicKey } = await generateKeyPair("ES256");
+      const jwk = await exportJWK(publicKey);
+      return {
+        jkt: await calculateJwkThumbprint(jwk),
+        proof: () =>
+          new SignJWT({
+            jti: crypto.randomUUID(),
+            htm: "POST",
+            htu: `${BROKER_ISSUER}/token`,
+            iat: Math.floor(Date.now() / 1000),
+          })
+            .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk: jwk as JWK })
+            .sign(privateKey),
+      };
+    };
+    const a = await keyPair();
+    const other = await keyPair();
+    const first = await postForm(
+      b.broker,
+      "/token",
+      {
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: engineer(),
+        subject_token_type: JWT_TYPE,
+        audience: MCP,
+        actor_token: agent(),
+        actor_token_type: JWT_TYPE,
+      },
+      { dpop: await a.proof() },
+    );
+    const { token, claims } = await issued(first);
+    assert.deepEqual(claims.cnf, { jkt: a.jkt });
+    const again = (dpop?: string) =>
+      postForm(
+        b.broker,
+        "/token",
+        { grant_type: TOKEN_EXCHANGE, subject_token: token, subject_token_type: JWT_TYPE, audience: MCP },
+        dpop === undefined ? {} : { dpop },
+      );
+    for (const proof of [undefined, await other.proof()]) {
+      const res = await again(proof);
+      assert.equal(res.status, 400);
+      assert.equal((await jsonOf(res)).error, "invalid_dpop_proof");
+      assert.equal(b.audit.at(-1)?.reason, "dpop.key_mismatch");
+    }
+    const ok = await issued(await again(await a.proof()));
+    assert.deepEqual(ok.claims.cnf, { jkt: a.jkt });
+    assert.deepEqual(ok.claims.act, claims.act, "the chain survives the bound re-exchange");
+  });
+
   it("introspection of a delegated token shows act", async () => {
     const { token, claims } = await issued(await exchange(engineer(), agent()));
     const bearer = await issued(
@@ -263,8 +316,8 @@ describe("delegation: actor_token, act, may_act, maxDelegationDepth (RFC 8693, C
   it("property: through any sequence of exchanges, act is exactly the actors in reverse, never dropped", async () => {
     const subjectTokens = new Map<number, string>();
     const agentToken = (i: number) => {
-      let t = subjectTokens.get(i);
-      if (!t) subjectTokens.set(i, (t = agent(`agent-${i}`)));
+      const t = subjectTokens.get(i) ?? agent(`agent-${i}`);
+      subjectTokens.set(i, t);
       return t;
     };
     await fc.assert(
