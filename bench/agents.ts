@@ -142,7 +142,9 @@ async function main() {
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, make] of Object.entries(scenarios)) {
         const f = await load(url, make());
-        (runs[name] ??= []).push(f);
+        const list = runs[name] ?? [];
+        list.push(f);
+        runs[name] = list;
         console.log(`  round ${r + 1} ${name.padEnd(10)} ${fmt(f)}`);
       }
     }

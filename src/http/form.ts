@@ -32,10 +32,19 @@ const KNOWN_PARAMETERS = new Set([
   "client_assertion_type",
   "client_id",
   "token_type_hint",
+  "request_context",
+  "request_details",
+]);
+
+/** CONTRACT §9: the Txn-Token request's JSON objects may take 4 KiB each (checked again where they are parsed). */
+const LARGER_PARAMETERS: ReadonlyMap<string, number> = new Map([
+  ["request_context", 4 * 1024],
+  ["request_details", 4 * 1024],
 ]);
 
 const tooLong = (name: string, value: string) =>
-  !TOKEN_PARAMETERS.has(name) && Buffer.byteLength(value, "utf8") > MAX_PARAMETER_BYTES;
+  !TOKEN_PARAMETERS.has(name) &&
+  Buffer.byteLength(value, "utf8") > (LARGER_PARAMETERS.get(name) ?? MAX_PARAMETER_BYTES);
 
 export class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
