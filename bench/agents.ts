@@ -17,7 +17,6 @@ import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const PORT = 18083;
 const here = new URL(".", import.meta.url).pathname;
 
 interface Figures {
@@ -71,7 +70,8 @@ function proofMaker() {
   };
 }
 
-function child(args: string[]): Promise<ChildProcess> {
+/** The broker on a free port; resolves with the process and the port it printed. */
+function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
   const p = spawn(process.execPath, [join(here, "broker-server.ts"), ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -79,7 +79,8 @@ function child(args: string[]): Promise<ChildProcess> {
     let err = "";
     p.stderr?.on("data", (d) => {
       err += d;
-      if (err.includes("ready")) resolve(p);
+      const ready = /ready (\d+)/.exec(err);
+      if (ready) resolve({ proc: p, port: Number(ready[1]) });
     });
     p.on("exit", (code) => reject(new Error(`broker exited ${code}: ${err}`)));
   });
@@ -113,8 +114,8 @@ async function main() {
       actor_token_type: "urn:ietf:params:oauth:token-type:jwt",
     }),
   );
-  const broker = await child([idp.url, join(dir, "policies.yaml"), String(PORT)]);
-  const url = `http://127.0.0.1:${PORT}`;
+  const broker = await child([idp.url, join(dir, "policies.yaml")]);
+  const url = `http://127.0.0.1:${broker.port}`;
   try {
     let i = 0;
     const scenarios: Record<string, () => () => Request> = {
@@ -158,7 +159,7 @@ async function main() {
       );
     }
   } finally {
-    broker.kill();
+    broker.proc.kill();
     await idp.close();
   }
 }

@@ -156,6 +156,11 @@ async function main() {
     const d = spawn(process.execPath, [join(here, "leases.ts")], { stdio: "inherit" });
     d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`lease bench exited ${code}`))));
   });
+  // The plain exchange beside a DPoP-bound and a delegated one (CONTRACT §9).
+  await new Promise<void>((resolve, reject) => {
+    const d = spawn(process.execPath, [join(here, "agents.ts")], { stdio: "inherit" });
+    d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`agents bench exited ${code}`))));
+  });
 }
 
 await main();
