@@ -20624,7 +20624,9 @@ var TOKEN_TYPE = {
   /** CONTRACT §8 `aws.rdsAuthToken`: the access token is an RDS IAM auth token (a database password). */
   rdsAuthToken: "urn:wif-broker:token-type:rds-auth-token",
   /** CONTRACT §3: the access token is the database credentials document (JSON). */
-  databaseCredentials: "urn:wif-broker:token-type:database-credentials"
+  databaseCredentials: "urn:wif-broker:token-type:database-credentials",
+  /** draft-ietf-oauth-transaction-tokens §11.1 */
+  txnToken: "urn:ietf:params:oauth:token-type:txn_token"
 };
 
 // src/cli/exchange/broker-response.ts
