@@ -18,6 +18,22 @@ spec:
       condition: subject.department == "support"
   grant: { targets: [{ audience: https://mcp.acme.internal }] }
 `;
+/** A config naming the two providers (CONTRACT §6: policy commands resolve provider names through it). */
+function config(dir: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "wif-actors-config-")), "wif-broker.yaml");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      policies: dir,
+      providers: [
+        { name: "corp", issuer: "https://login.acme.example" },
+        { name: "prod-cluster", issuer: "https://oidc.prod-cluster.example.com" },
+      ],
+    }),
+  );
+  return file;
+}
+
 const SUBJECT = { sub: "user-42", tenant_id: "acme-1", department: "support" };
 const ACTOR = fixtureClaims("kubernetes-projected", { iss: "https://oidc.prod-cluster.example.com" });
 
@@ -56,7 +72,7 @@ describe("policy test and policy explain with an actor (CONTRACT §6, §9)", () 
       },
     ];
     writeFileSync(join(dir, "p.test.yaml"), JSON.stringify(cases));
-    const r = runCli(["policy", "test", dir]);
+    const r = runCli(["policy", "test", dir, "--config", config(dir)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /3 passed, 0 failed/);
     assert.match(r.stdout, /denied \(policy\.actor_not_admitted\)/);
@@ -82,6 +98,8 @@ describe("policy test and policy explain with an actor (CONTRACT §6, §9)", () 
       "https://mcp.acme.internal",
       "--policies",
       dir,
+      "--config",
+      config(dir),
     ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(
@@ -104,6 +122,8 @@ describe("policy test and policy explain with an actor (CONTRACT §6, §9)", () 
       "https://mcp.acme.internal",
       "--policies",
       dir,
+      "--config",
+      config(dir),
     ]);
     assert.equal(denied.code, 1);
     assert.match(denied.stdout, /FAIL actors\[0\]\.provider: actor token is from another provider/);

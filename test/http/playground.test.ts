@@ -67,7 +67,7 @@ describe("GET /playground (CONTRACT §13)", () => {
       ["github"],
     );
     assert.match(data.providers[0]?.issuer ?? "", /^http:\/\/127\.0\.0\.1:/);
-    assert.deepEqual(data.limits, { maxTtl: 3600, defaultTtl: 900 });
+    assert.deepEqual(data.limits, { maxTtl: 3600, defaultTtl: 900, maxDelegationDepth: 4 });
     assert.equal(data.files.length, 1);
     assert.equal(data.files[0]?.path, "policies.yaml", "named relative to the policy path");
     assert.ok(data.files[0]?.text.includes("</script><script>alert(1)</script>"));
