@@ -101,7 +101,7 @@ const kubernetesTarget = z.strictObject({
 const postgresRole = z
   .string()
   .regex(/^[^\p{Cc}]+$/u, "no control characters")
-  .refine((r) => Buffer.byteLength(r) <= 63, { message: "at most 63 bytes" });
+  .refine((r) => new TextEncoder().encode(r).length <= 63, { message: "at most 63 bytes" });
 
 /** Names a configured connection (targets.postgres / targets.mysql in the config). */
 const connectionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "a connection name");
