@@ -15,6 +15,7 @@ import { DpopNonces } from "./identity/dpop-nonce.ts";
 import type { KeyCachePolicy } from "./identity/jwks.ts";
 import { IdentityVerifier } from "./identity/verifier.ts";
 import type { DatabaseTargets } from "./mint/database/index.ts";
+import { GithubApi } from "./mint/github/api.ts";
 import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { redact } from "./observability/sanitize.ts";
@@ -23,6 +24,7 @@ import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
 import { storeDenyList } from "./revocation/deny-list.ts";
+import { githubRevoker } from "./revocation/github.ts";
 import { KeySource } from "./runtime/key-source.ts";
 import { playgroundDeps, readPlaygroundAssets } from "./runtime/playground.ts";
 import { PolicySource, providerFacts } from "./runtime/policy-source.ts";
@@ -142,7 +144,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
       ...(options.keyCachePolicy ? { keyCachePolicy: options.keyCachePolicy } : {}),
     });
-    minters = await createMinters(config, keys.signer(), clock, options.minters);
+    minters = await createMinters(config, keys.signer(), clock, options.minters, options.kms);
     if (config.targets.postgres || config.targets.mysql) {
       const { createDatabaseTargets } = await import("./mint/database/index.ts");
       databases = await createDatabaseTargets(config, {
@@ -219,6 +221,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     revokers: [
       brokerJwtRevoker(brokerTokens, denyList, () => epochSeconds(clock)),
       ...(databases ? [databases.revoker] : []),
+      ...(config.targets.github
+        ? [githubRevoker(new GithubApi(config.targets.github.apiUrl, clock, options.fetchImpl))]
+        : []),
     ],
     auditClaims: config.audit.claims,
     ...(playgroundAssets

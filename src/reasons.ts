@@ -95,6 +95,11 @@ export const REASONS = {
   "kubernetes.unknown_cluster": "the grant names a cluster that is not configured",
   "upstream.kubernetes.token_review_refused": "the broker may not create TokenReviews",
   "signing.kms.unusable_key": "the configured KMS key cannot sign with the configured algorithm",
+  "signing.kms.unavailable": "the KMS key that certifies instance keys is not loaded yet",
+  "signing.certify_failed": "no certified signing key could be made (KMS or store unreachable)",
+  "github.no_installation": "the GitHub App is not installed for the target's owner",
+  "github.token_wider_than_asked": "GitHub granted more than the policy allows; the token was revoked",
+  "github.app_key_unusable": "the GitHub App key is not an RSA key (RS256)",
 
   "introspect.answered": "an introspection answer was given",
   "introspect.no_bearer": "the introspecting caller sent no bearer token",

@@ -5,7 +5,7 @@ import { explain } from "../policy/evaluate.ts";
 import { parseFixtureFile, runFixtureCase } from "../policy/fixtures.ts";
 import { type CompileResult, formatProblem } from "../policy/parse.ts";
 import { policySchema } from "../policy/schema.ts";
-import type { Decision } from "../policy/types.ts";
+import type { Decision, ResolvedTarget } from "../policy/types.ts";
 import { withoutControlCharacters } from "./exchange/control-characters.ts";
 import { compileAt, type PolicyContext, policyContext } from "./policy-context.ts";
 import { runPolicyDiff } from "./policy-diff.ts";
@@ -137,10 +137,32 @@ const shorten = (text: string) => {
   return line.length > 300 ? `${line.slice(0, 300)}… (${line.length} characters)` : line;
 };
 
+/** What the grant would mint, in one line (no claim values beyond what the policy itself names). */
+function describeTarget(t: ResolvedTarget): string {
+  switch (t.kind) {
+    case "github":
+      return `github ${t.github.owner} repositories [${t.github.repositories?.join(" ") ?? "ALL"}]`;
+    case "gcp":
+      return t.gcp.idTokenAudience === undefined
+        ? `gcp access token for ${t.gcp.serviceAccount}`
+        : `gcp ID token for ${t.gcp.serviceAccount}, audience ${t.gcp.idTokenAudience}`;
+    case "aws":
+      return `aws ${t.aws.roleArn}`;
+    case "kubernetes":
+      return `kubernetes ${t.kubernetes.cluster}/${t.kubernetes.namespace}/${t.kubernetes.serviceAccount}`;
+    case "postgres":
+      return `postgres lease on ${t.postgres.connection}, roles [${t.postgres.roles.join(" ")}]`;
+    case "mysql":
+      return `mysql lease on ${t.mysql.connection}, ${t.mysql.grants.length} grant(s)`;
+    case "jwt":
+      return "broker JWT";
+  }
+}
+
 function renderTrace(d: Decision): string[] {
   const lines = [
     d.allow
-      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s${d.grant.act ? `, act ${JSON.stringify(d.grant.act)}` : ""}`
+      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s, target ${describeTarget(d.grant.target)}${d.grant.act ? `, act ${JSON.stringify(d.grant.act)}` : ""}`
       : `DENY (${d.reason}): ${d.detail}`,
   ];
   for (const t of d.trace) {

@@ -93,6 +93,8 @@ export function parseConfig(
   if (env.REDIS_URL) config.store.redis = env.REDIS_URL;
   config.policies = resolve(baseDir, config.policies);
   if (config.signing.keysDir !== undefined) config.signing.keysDir = resolve(baseDir, config.signing.keysDir);
+  const github = config.targets.github;
+  if (github?.privateKeyFile !== undefined) github.privateKeyFile = resolve(baseDir, github.privateKeyFile);
   return config;
 }
 

@@ -3,6 +3,7 @@ import { CLAIM_TYPES } from "../policy/platforms.ts";
 import { IpParseError, parseCidr } from "../util/ip.ts";
 import { mysqlTargetConfig, postgresTargetConfig } from "./database-schema.ts";
 import { durationSchema, lifetimeSchema } from "./duration-schema.ts";
+import { githubConfigSchema } from "./github-schema.ts";
 import { resolveKmsStatuses, signingKmsEntrySchema } from "./kms-schema.ts";
 
 /** Algorithms a provider may sign identity tokens with. `none` and HS* can never be listed. */
@@ -139,6 +140,7 @@ export const configSchema = z.strictObject({
       kubernetes: z.strictObject({ clusters: z.array(clusterSchema).default([]) }).optional(),
       postgres: postgresTargetConfig.optional(),
       mysql: mysqlTargetConfig.optional(),
+      github: githubConfigSchema.optional(),
     })
     .prefault({}),
 });

@@ -40,7 +40,8 @@ const REPLAY_MARGIN_SECONDS = 300;
 const ACCEPTED_TOKEN_TYPES: Record<TargetKind, readonly string[]> = {
   jwt: [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt, TOKEN_TYPE.txnToken],
   aws: [TOKEN_TYPE.awsCredentials, TOKEN_TYPE.rdsAuthToken],
-  gcp: [TOKEN_TYPE.accessToken],
+  gcp: [TOKEN_TYPE.accessToken, TOKEN_TYPE.idToken],
+  github: [TOKEN_TYPE.accessToken],
   kubernetes: [TOKEN_TYPE.jwt, TOKEN_TYPE.accessToken],
   postgres: [TOKEN_TYPE.databaseCredentials],
   mysql: [TOKEN_TYPE.databaseCredentials],

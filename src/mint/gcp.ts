@@ -61,10 +61,51 @@ export function createGcpMinter(options: GcpMinterOptions = {}): Minter {
   return {
     kind: "gcp",
     async mint(grant, ctx) {
+      /** CONTRACT §3: generateIdToken → a Google-signed ID token (Cloud Run, IAP), `token_type` N_A. */
+      const mintIdToken = async (audience: string, includeEmail: boolean): Promise<IssuedToken> => {
+        if (grant.target.kind !== "gcp") throw new TypeError("gcp grant expected");
+        const { serviceAccount, delegates } = grant.target.gcp;
+        const request = {
+          name: resourceName(serviceAccount),
+          audience,
+          includeEmail,
+          ...(delegates?.length ? { delegates: delegates.map(resourceName) } : {}),
+        };
+        const key = credentialCacheKey({
+          target: "gcp-id",
+          policy: grant.policy,
+          subject: grant.subject,
+          request,
+        });
+        const cached = cache?.get(key, clock());
+        if (cached) return cached;
+        const [response] = await callUpstream("gcp", ctx.signal, options.retry, () =>
+          client.generateIdToken(request, { retry: null }),
+        );
+        const expiresAt = response.token ? idTokenExpiry(response.token) : undefined;
+        if (!response.token || expiresAt === undefined) {
+          throw new BrokerError("server_error", {
+            reason: "upstream.gcp.error",
+            detail: "incomplete GenerateIdTokenResponse",
+          });
+        }
+        const now = clock();
+        const token: IssuedToken = {
+          accessToken: response.token,
+          issuedTokenType: TOKEN_TYPE.idToken,
+          tokenType: "N_A",
+          expiresIn: Math.max(0, Math.floor((expiresAt - now) / 1000)),
+        };
+        cache?.set(key, token, expiresAt, now);
+        return token;
+      };
+
       if (grant.target.kind !== "gcp") throw new TypeError(`gcp minter got a ${grant.target.kind} grant`);
       const gcp = grant.target.gcp;
+      if (gcp.idTokenAudience !== undefined)
+        return mintIdToken(gcp.idTokenAudience, gcp.includeEmail === true);
       // The decision resolved the scopes from gcp.scopes (all of them when the request named none).
-      const scope = grant.scopes.length ? grant.scopes : gcp.scopes;
+      const scope = grant.scopes.length ? grant.scopes : (gcp.scopes ?? []);
       const lifetime = Math.max(
         1,
         Math.floor(Math.min(grant.ttl, gcp.lifetime ?? grant.ttl, GCP_MAX_LIFETIME)),
@@ -112,4 +153,20 @@ export function createGcpMinter(options: GcpMinterOptions = {}): Minter {
       return token;
     },
   };
+}
+
+/**
+ * The `exp` of a Google-signed ID token, epoch ms. The token came from Google over TLS and is handed on unchanged;
+ * its payload is read only to tell the client when it expires (Google issues them for one hour).
+ */
+export function idTokenExpiry(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (payload === undefined) return undefined;
+  try {
+    const exp: unknown = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown })
+      .exp;
+    return typeof exp === "number" && Number.isFinite(exp) && exp > 0 ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }

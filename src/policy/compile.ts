@@ -12,7 +12,14 @@ import {
 import { type MysqlGrant, parseMysqlGrant } from "./mysql-grant.ts";
 import { claimPointer, type DescribedProvider, describeProvider } from "./platforms.ts";
 import { type ClaimPath, isValidPointer, parseClaimKey } from "./pointer.ts";
-import type { ActorSpec, MatcherInput, TargetSpec, TrustPolicy } from "./schema.ts";
+import {
+  type ActorSpec,
+  GITHUB_PERMISSION_LEVELS,
+  type GithubPermissionLevel,
+  type MatcherInput,
+  type TargetSpec,
+  type TrustPolicy,
+} from "./schema.ts";
 import { compileTemplate, type Template } from "./template.ts";
 import type { TargetKind } from "./types.ts";
 
@@ -102,6 +109,7 @@ function targetKind(t: TargetSpec): CompiledTarget["kind"] {
   if (t.kubernetes) return "kubernetes";
   if (t.postgres) return "postgres";
   if (t.mysql) return "mysql";
+  if (t.github) return "github";
   return "jwt";
 }
 
@@ -120,13 +128,23 @@ function compileTarget(t: TargetSpec, path: string, scope: CompileScope): Compil
     add("sourceIdentity", t.aws.sourceIdentity);
     for (const [k, v] of Object.entries(t.aws.sessionTags ?? {})) add(`sessionTags.${k}`, v);
   }
-  const allowed = kind === "gcp" ? (t.gcp?.scopes ?? []) : (t.scopes ?? []);
+  const allowed =
+    kind === "gcp"
+      ? (t.gcp?.scopes ?? [])
+      : kind === "github"
+        ? githubScopes(t.github?.permissions ?? {})
+        : (t.scopes ?? []);
   return {
     audience: t.audience,
     kind,
     spec: t,
     allowedScopes: new Set(allowed),
-    defaultScopes: kind === "gcp" ? allowed : (t.defaultScopes ?? []),
+    defaultScopes:
+      kind === "gcp"
+        ? allowed
+        : kind === "github"
+          ? githubScopes(t.github?.permissions ?? {}, "granted")
+          : (t.defaultScopes ?? []),
     // CONTRACT §8 puts a database lease's ttl inside its block (`postgres: { …, ttl: 1h }`).
     ttl: t.postgres?.ttl ?? t.mysql?.ttl ?? t.ttl,
     templates,
@@ -162,6 +180,23 @@ function template(scope: CompileScope, source: string): Template {
     scope.templates.set(source, t);
   }
   return t;
+}
+
+/**
+ * A GitHub target's scopes are `permission:level` (CONTRACT §11): a request may ask for a permission at the level
+ * the policy grants or a weaker one (`contents:read` of `contents: write`); none asked → every permission as granted.
+ */
+function githubScopes(
+  permissions: Record<string, GithubPermissionLevel>,
+  which: "allowed" | "granted" = "allowed",
+) {
+  return Object.entries(permissions).flatMap(([name, level]) => {
+    const levels =
+      which === "granted"
+        ? [level]
+        : GITHUB_PERMISSION_LEVELS.slice(0, GITHUB_PERMISSION_LEVELS.indexOf(level) + 1);
+    return levels.map((l) => `${name}:${l}`);
+  });
 }
 
 /**

@@ -345,6 +345,7 @@ function resolveTarget(target: CompiledTarget, values: Map<string, string>): Res
     const mysql = { connection: spec.mysql.connection, grants: [...target.mysqlGrants] };
     return { kind: "mysql", audience, mysql };
   }
+  if (spec.github) return { kind: "github", audience, github: spec.github };
   return { kind: "jwt", audience };
 }
 

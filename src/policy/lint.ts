@@ -331,6 +331,32 @@ export const LINT_RULES: readonly Rule[] = [
       return named;
     },
   },
+  {
+    id: "github-broad-token",
+    severity: "warning",
+    summary: "a GitHub target granting administration: write, or every repository of an owner",
+    check: (s) =>
+      s.policy.spec.grant.targets.flatMap((t, i) => {
+        if (!t.github) return [];
+        const at = `spec.grant.targets[${i}].github`;
+        const issues: Issue[] = [];
+        const admin = t.github.permissions.administration;
+        if (admin === "write" || admin === "admin") {
+          issues.push({
+            path: `${at}.permissions.administration`,
+            message:
+              "administration: write lets the token change repository settings, branch protection and collaborators; grant the permissions the job uses (contents, pull_requests, …)",
+          });
+        }
+        if (t.github.repositories === undefined) {
+          issues.push({
+            path: `${at}.repositories`,
+            message: `no repositories listed: the token reaches every repository the App can reach in ${t.github.owner}, now and later; list them`,
+          });
+        }
+        return issues;
+      }),
+  },
 ];
 
 export function lintPolicy(policy: TrustPolicy, ctx: LintContext): LintFinding[] {

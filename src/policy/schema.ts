@@ -82,11 +82,53 @@ const awsTarget = z.strictObject({
   rdsAuthToken: rdsAuthToken.optional(),
 });
 
-const gcpTarget = z.strictObject({
-  serviceAccount: z.email(),
-  scopes: z.array(z.string().min(1)).min(1).default(["https://www.googleapis.com/auth/cloud-platform"]),
-  lifetime: durationSchema.optional(),
-  delegates: z.array(z.string()).optional(),
+const gcpTarget = z
+  .strictObject({
+    serviceAccount: z.email(),
+    scopes: z.array(z.string().min(1)).min(1).optional(),
+    lifetime: durationSchema.optional(),
+    delegates: z.array(z.string()).optional(),
+    /** CONTRACT §3: set → an ID token for this audience (generateIdToken) instead of an access token. */
+    idTokenAudience: z.string().min(1).optional(),
+    includeEmail: z.boolean().optional().describe("ID tokens: add the email and email_verified claims"),
+  })
+  .superRefine((g, ctx) => {
+    if (g.idTokenAudience === undefined && g.includeEmail !== undefined)
+      ctx.addIssue({ code: "custom", path: ["includeEmail"], message: "includeEmail needs idTokenAudience" });
+    if (g.idTokenAudience !== undefined && (g.scopes !== undefined || g.lifetime !== undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["idTokenAudience"],
+        message: "an ID token target takes no scopes or lifetime (Google sets an ID token's lifetime: 1h)",
+      });
+  })
+  .transform((g) =>
+    g.idTokenAudience === undefined && g.scopes === undefined
+      ? { ...g, scopes: ["https://www.googleapis.com/auth/cloud-platform"] }
+      : g,
+  );
+
+/** GitHub App installation permission levels, weakest first (a request scope may ask for a weaker one). */
+export const GITHUB_PERMISSION_LEVELS = ["read", "write", "admin"] as const;
+export type GithubPermissionLevel = (typeof GITHUB_PERMISSION_LEVELS)[number];
+
+/** CONTRACT §11: an installation token limited to these repositories of `owner` and these permissions. */
+const githubTarget = z.strictObject({
+  owner: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "a GitHub user or organisation login")
+    .describe("the account the App is installed on"),
+  repositories: z
+    .array(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "a repository name (without the owner)"))
+    .min(1)
+    .optional()
+    .describe("absent: every repository the installation can reach (a lint warning)"),
+  permissions: z
+    .record(
+      z.string().regex(/^[a-z][a-z_]*$/, "a GitHub App permission name"),
+      z.enum(GITHUB_PERMISSION_LEVELS),
+    )
+    .refine((p) => Object.keys(p).length > 0, { message: "name at least one permission" }),
 });
 
 const kubernetesTarget = z.strictObject({
@@ -152,16 +194,26 @@ export const targetSchema = z
     kubernetes: kubernetesTarget.optional(),
     postgres: postgresTarget.optional(),
     mysql: mysqlTarget.optional(),
+    github: githubTarget.optional(),
   })
   .superRefine((t, ctx) => {
-    const kinds = [t.aws, t.gcp, t.kubernetes, t.postgres, t.mysql].filter((k) => k !== undefined).length;
+    const kinds = [t.aws, t.gcp, t.kubernetes, t.postgres, t.mysql, t.github].filter(
+      (k) => k !== undefined,
+    ).length;
     if (kinds > 1)
       ctx.addIssue({
         code: "custom",
-        message: "a target is at most one of aws, gcp, kubernetes, postgres, mysql",
+        message: "a target is at most one of aws, gcp, kubernetes, postgres, mysql, github",
       });
     if ((t.postgres || t.mysql) && (t.scopes !== undefined || t.defaultScopes !== undefined))
       ctx.addIssue({ code: "custom", path: ["scopes"], message: "database targets take no scopes" });
+    if (t.github && (t.scopes !== undefined || t.defaultScopes !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["scopes"],
+        message: "a GitHub target's scopes are its permissions (request scope contents:read narrows them)",
+      });
+    }
     for (const s of t.defaultScopes ?? []) {
       if (!(t.scopes ?? []).includes(s)) {
         ctx.addIssue({
@@ -275,5 +327,6 @@ export type GcpTargetSpec = NonNullable<TargetSpec["gcp"]>;
 export type KubernetesTargetSpec = NonNullable<TargetSpec["kubernetes"]>;
 export type PostgresTargetSpec = NonNullable<TargetSpec["postgres"]>;
 export type MysqlTargetSpec = NonNullable<TargetSpec["mysql"]>;
+export type GithubTargetSpec = NonNullable<TargetSpec["github"]>;
 export type AccessSpec = z.output<typeof accessSchema>;
 export type ActorSpec = z.output<typeof actorSchema>;

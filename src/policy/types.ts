@@ -1,6 +1,12 @@
 import type { Reason } from "../reasons.ts";
 import type { MysqlGrant } from "./mysql-grant.ts";
-import type { AwsTargetSpec, GcpTargetSpec, KubernetesTargetSpec, PostgresTargetSpec } from "./schema.ts";
+import type {
+  AwsTargetSpec,
+  GcpTargetSpec,
+  GithubTargetSpec,
+  KubernetesTargetSpec,
+  PostgresTargetSpec,
+} from "./schema.ts";
 
 /** What a request asks for, as the decision sees it (all wire parsing already done). */
 export interface DecisionRequest {
@@ -38,7 +44,8 @@ export type ResolvedTarget =
   | { kind: "gcp"; audience: string; gcp: GcpTargetSpec }
   | { kind: "kubernetes"; audience: string; kubernetes: KubernetesTargetSpec }
   | { kind: "postgres"; audience: string; postgres: PostgresTargetSpec }
-  | { kind: "mysql"; audience: string; mysql: ResolvedMysql };
+  | { kind: "mysql"; audience: string; mysql: ResolvedMysql }
+  | { kind: "github"; audience: string; github: GithubTargetSpec };
 
 /** A MySQL target with its grants parsed (policy/mysql-grant.ts): the minter renders SQL from these values only. */
 export interface ResolvedMysql {

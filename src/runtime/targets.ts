@@ -4,6 +4,7 @@ import { createJwtMinter } from "../mint/jwt.ts";
 import type { TokenSigner } from "../mint/signer.ts";
 import type { Minter } from "../mint/types.ts";
 import type { TargetKind } from "../policy/types.ts";
+import type { KmsIdentity } from "../signing/from-config.ts";
 import type { Clock } from "../util/clock.ts";
 
 /**
@@ -25,9 +26,25 @@ export async function createMinters(
   signer: TokenSigner,
   clock: Clock,
   overrides: MinterOverrides = {},
+  identity: KmsIdentity = {},
 ): Promise<Map<TargetKind, Minter>> {
   const minters = new Map<TargetKind, Minter>([["jwt", createJwtMinter(signer, clock)]]);
-  const { aws, gcp, kubernetes } = config.targets;
+  const { aws, gcp, kubernetes, github } = config.targets;
+  if (github && !overrides.github) {
+    const [{ createGithubMinter }, { githubAppSigner }] = await Promise.all([
+      import("../mint/github.ts"),
+      import("./github-app-key.ts"),
+    ]);
+    minters.set(
+      "github",
+      createGithubMinter({
+        appId: github.appId,
+        apiUrl: github.apiUrl,
+        signer: await githubAppSigner(github, identity),
+        clock,
+      }),
+    );
+  }
   if (aws && !overrides.aws) {
     const { createAwsMinter } = await import("../mint/aws.ts");
     minters.set(

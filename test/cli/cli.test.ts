@@ -246,3 +246,71 @@ describe("wif-broker policy validate, load errors", () => {
     assert.match(ok.stdout, /acknowledged: .*\[multi-tenant-unpinned\] public demo, any repository may read/);
   });
 });
+
+describe("wif-broker policy: GitHub targets", () => {
+  const GITHUB_TARGET = (github: string) => `apiVersion: wif-broker/v1
+kind: TrustPolicy
+metadata: { name: gh }
+spec:
+  provider: github
+  match: { repository_owner_id: "65", repository_id: "74" }
+  grant: { targets: [{ audience: github-acme, github: ${github} }] }
+`;
+
+  it("validate warns on administration: write and on all repositories of an owner; --strict fails", () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, "gh.yaml"),
+      GITHUB_TARGET("{ owner: acme, permissions: { administration: write } }"),
+    );
+    const loose = runCli(["policy", "validate", dir]);
+    assert.equal(loose.code, 0, loose.stdout);
+    assert.match(
+      loose.stdout,
+      /warning: .*targets\[0\]\.github\.permissions\.administration: \[github-broad-token\]/,
+    );
+    assert.match(
+      loose.stdout,
+      /warning: .*targets\[0\]\.github\.repositories: \[github-broad-token\] no repositories listed/,
+    );
+    const strict = runCli(["policy", "validate", dir, "--strict"]);
+    assert.equal(strict.code, 1);
+    const narrow = tmp();
+    writeFileSync(
+      join(narrow, "gh.yaml"),
+      GITHUB_TARGET("{ owner: acme, repositories: [app], permissions: { contents: read } }"),
+    );
+    assert.equal(runCli(["policy", "validate", narrow, "--strict"]).code, 0);
+  });
+
+  it("explain shows the GitHub grant and refuses a scope outside the target", () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, "gh.yaml"),
+      GITHUB_TARGET("{ owner: acme, repositories: [app], permissions: { contents: write } }"),
+    );
+    const claimsFile = join(dir, "claims.json");
+    writeFileSync(claimsFile, JSON.stringify(fixtureClaims("github-actions-branch")));
+    const args = [
+      "policy",
+      "explain",
+      "--claims",
+      claimsFile,
+      "--provider",
+      "github",
+      "--audience",
+      "github-acme",
+      "--policies",
+      dir,
+    ];
+    const ok = runCli([...args, "--scope", "contents:read"]);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.match(
+      ok.stdout,
+      /ALLOW by gh: .*scopes \[contents:read\].*target github acme repositories \[app\]/,
+    );
+    const wide = runCli([...args, "--scope", "issues:write"]);
+    assert.equal(wide.code, 1);
+    assert.match(wide.stdout, /DENY \(policy\.scope_not_allowed\)/);
+  });
+});

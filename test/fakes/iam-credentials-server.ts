@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import {
   closeServer,
@@ -73,6 +73,32 @@ const PATH = /^\/v1\/(projects\/-\/serviceAccounts\/([^/:]+)):(generateAccessTok
 const durationSeconds = (v: unknown): number | undefined =>
   typeof v === "string" && /^\d+(\.\d+)?s$/.test(v) ? Number(v.slice(0, -1)) : undefined;
 
+/** The key Google signs the fake's ID tokens with (tests verify them against GOOGLE_ID_TOKEN_KEY). */
+const googleKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+export const GOOGLE_ID_TOKEN_KEY = googleKey.publicKey;
+
+/** An ID token as generateIdToken returns it: RS256 by Google, iss accounts.google.com, one hour. */
+function googleIdToken(
+  serviceAccount: string,
+  audience: string,
+  includeEmail: boolean,
+  nowMs: number,
+): string {
+  const iat = Math.floor(nowMs / 1000);
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const claims = {
+    aud: audience,
+    azp: "113475437898456374545",
+    exp: iat + 3600,
+    iat,
+    iss: "https://accounts.google.com",
+    sub: "113475437898456374545",
+    ...(includeEmail ? { email: serviceAccount, email_verified: true } : {}),
+  };
+  const input = `${b64({ alg: "RS256", kid: "google-fake", typ: "JWT" })}.${b64(claims)}`;
+  return `${input}.${sign("sha256", Buffer.from(input), googleKey.privateKey).toString("base64url")}`;
+}
+
 export async function startFakeIamCredentials(
   options: { now?: () => number } = {},
 ): Promise<FakeIamCredentials> {
@@ -137,7 +163,13 @@ export async function startFakeIamCredentials(
         const expireTime = new Date(Math.floor(now() / 1000) * 1000 + lifetime * 1000).toISOString();
         return json(200, { accessToken, expireTime: expireTime.replace(/\.000Z$/, "Z") });
       }
-      const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ aud: body.audience })).toString("base64url")}.sig`;
+      if (typeof body.audience !== "string" || body.audience === "") {
+        return json(
+          400,
+          googleError({ status: 400, statusName: "INVALID_ARGUMENT", message: "audience required" }),
+        );
+      }
+      const token = googleIdToken(serviceAccount, body.audience, body.includeEmail === true, now());
       issued.push(token);
       return json(200, { token });
     }),

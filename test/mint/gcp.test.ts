@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { OAuth2Client } from "google-auth-library";
+import { jwtVerify } from "jose";
 import { BrokerError } from "../../src/errors.ts";
 import { createCredentialCache } from "../../src/mint/credential-cache.ts";
 import { createGcpMinter, type GcpMinterOptions } from "../../src/mint/gcp.ts";
@@ -9,6 +10,7 @@ import type { GcpTargetSpec } from "../../src/policy/schema.ts";
 import type { Grant } from "../../src/policy/types.ts";
 import {
   type FakeIamCredentials,
+  GOOGLE_ID_TOKEN_KEY,
   IAM_FAILURES,
   startFakeIamCredentials,
 } from "../fakes/iam-credentials-server.ts";
@@ -51,6 +53,33 @@ describe("gcp minter (real @google-cloud/iam-credentials REST client against a f
   beforeEach(() => {
     time.now = T0;
     iam.reset();
+  });
+
+  it("an idTokenAudience target calls generateIdToken: a Google-signed ID token, token_type N_A, expires_in from its exp", async () => {
+    const grant = grantFor(
+      {
+        kind: "gcp",
+        audience: "cloud-run-api",
+        gcp: { serviceAccount: SA, idTokenAudience: "https://api-abc.a.run.app", includeEmail: true },
+      },
+      { scopes: [] },
+    );
+    const issued = await minter().mint(grant, ctx());
+    const [req] = iam.requests;
+    assert.equal(req?.method, "generateIdToken");
+    assert.deepEqual(req?.body, { audience: "https://api-abc.a.run.app", includeEmail: true });
+    assert.deepEqual(issued, {
+      accessToken: iam.issued[0],
+      issuedTokenType: TOKEN_TYPE.idToken,
+      tokenType: "N_A",
+      expiresIn: 3600,
+    });
+    const { payload } = await jwtVerify(issued.accessToken, GOOGLE_ID_TOKEN_KEY, {
+      issuer: "https://accounts.google.com",
+      audience: "https://api-abc.a.run.app",
+      currentDate: new Date(T0),
+    });
+    assert.equal(payload.email, SA);
   });
 
   it("calls generateAccessToken for projects/-/serviceAccounts/<sa> with scope and lifetime", async () => {
