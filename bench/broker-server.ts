@@ -5,7 +5,8 @@ import { parseConfig } from "../src/config/load.ts";
 import { startBroker } from "../src/main.ts";
 import { createLogger } from "../src/observability/log.ts";
 
-const [issuer, policies, port, redis] = process.argv.slice(2);
+/** Optional 5th argument: the `signing` config as JSON (the signing benchmark: key file, direct or certified KMS). */
+const [issuer, policies, port, redis, signing] = process.argv.slice(2);
 const config = parseConfig(
   {
     issuer: "https://broker.example.com",
@@ -13,6 +14,7 @@ const config = parseConfig(
     policies,
     providers: [{ name: "github", issuer, allowInsecureHttp: true }],
     ...(redis ? { store: { redis } } : {}),
+    ...(signing ? { signing: JSON.parse(signing) } : {}),
   },
   "(bench)",
   process.cwd(),

@@ -147,20 +147,19 @@ async function main() {
     await idp.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  await new Promise<void>((resolve, reject) => {
-    const d = spawn(process.execPath, ["--expose-gc", join(here, "decision.ts")], { stdio: "inherit" });
-    d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`decision bench exited ${code}`))));
-  });
-  // Database leases against the local PostgreSQL (bench/leases.ts; its own database, dropped afterwards).
-  await new Promise<void>((resolve, reject) => {
-    const d = spawn(process.execPath, [join(here, "leases.ts")], { stdio: "inherit" });
-    d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`lease bench exited ${code}`))));
-  });
-  // The plain exchange beside a DPoP-bound and a delegated one (CONTRACT §9).
-  await new Promise<void>((resolve, reject) => {
-    const d = spawn(process.execPath, [join(here, "agents.ts")], { stdio: "inherit" });
-    d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`agents bench exited ${code}`))));
-  });
+  for (const [script, flags] of [
+    ["decision.ts", ["--expose-gc"]],
+    // Database leases against the local PostgreSQL (bench/leases.ts; its own database, dropped afterwards).
+    ["leases.ts", []],
+    // The plain exchange beside a DPoP-bound and a delegated one (CONTRACT §9).
+    ["agents.ts", []],
+    ["signing.ts", []],
+  ] as const) {
+    await new Promise<void>((resolve, reject) => {
+      const d = spawn(process.execPath, [...flags, join(here, script)], { stdio: "inherit" });
+      d.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${script} exited ${code}`))));
+    });
+  }
 }
 
 await main();

@@ -32,7 +32,7 @@ import { createProviders } from "./runtime/providers.ts";
 import { createReadiness } from "./runtime/readiness.ts";
 import { createMinters, type MinterOverrides } from "./runtime/targets.ts";
 import type { BrokerKeys } from "./signing/broker-keys.ts";
-import { createKmsKeyRing, type KmsIdentity, type KmsKeyRingDeps } from "./signing/from-config.ts";
+import { createKmsKeyRing, type KmsIdentity } from "./signing/from-config.ts";
 import { createStore } from "./store/index.ts";
 import { type Clock, epochSeconds, systemClock } from "./util/clock.ts";
 import { newRequestId } from "./util/request-id.ts";
@@ -90,8 +90,17 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const requestIds = () => newRequestId(clock());
 
   // CONTRACT §12: with signing.kms no key is generated or read from disk; public keys come from the KMS.
+  // Certified keys are shared through the store, which exists only further down: reached once keys.start() runs.
   const keys: BrokerKeys = config.signing.kms
-    ? await openKmsKeys(config, { logger, clock, ...(options.kms ? { identity: options.kms } : {}) })
+    ? await createKmsKeyRing(config, {
+        logger,
+        clock,
+        ...(options.kms ? { identity: options.kms } : {}),
+        directory: {
+          publish: (kid, statement, exp) => store.certifiedKeys.publish(kid, statement, exp),
+          list: () => store.certifiedKeys.list(),
+        },
+      })
     : new KeySource(config.signing.keysDir, config.signing.algorithm, config.issuer, clock, logger);
 
   const policies = new PolicySource(
@@ -126,6 +135,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     .catch(() =>
       logger.warn({}, "redis not reachable at start-up; store-backed requests answer 503 until it is"),
     );
+  await keys.start();
+  if (!keys.ready())
+    logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
   // A failure from here on (a missing kubeconfig, a port in use) must not leave Redis or watchers holding the process.
   let databases: DatabaseTargets | undefined;
   const abandon = async () => {
@@ -270,15 +282,4 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await store.close();
     },
   };
-}
-
-/** How long start-up waits for the KMS public keys; the broker starts not ready when they do not come. */
-const KMS_STARTUP_WAIT_MS = 5_000;
-
-async function openKmsKeys(config: Config, deps: KmsKeyRingDeps): Promise<BrokerKeys> {
-  const ring = await createKmsKeyRing(config, deps);
-  await ring.load(AbortSignal.timeout(KMS_STARTUP_WAIT_MS));
-  if (!ring.ready())
-    deps.logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
-  return ring;
 }

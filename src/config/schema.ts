@@ -63,87 +63,101 @@ const providerSchema = z.strictObject({
 
 const clusterSchema = z.strictObject({ name: z.string().min(1), kubeconfig: z.string().min(1) });
 
-export const configSchema = z.strictObject({
-  issuer: httpUrl.default("http://127.0.0.1:8080"),
-  listen: z
-    .strictObject({
-      host: z.string().default("0.0.0.0"),
-      port: z.number().int().min(0).max(65535).default(8080),
-    })
-    .prefault({}),
-  signing: z
-    .strictObject({
-      keysDir: z.string().optional(),
-      algorithm: z.enum(SIGNING_ALGORITHMS).default("ES256"),
-      /** CONTRACT §12: keys held in a KMS instead of keysDir (`algorithm` is then the certified instance keys'). */
-      kms: z.array(signingKmsEntrySchema).min(1).optional(),
-    })
-    .superRefine((s, ctx) => {
-      if (s.kms === undefined) return;
-      if (s.keysDir !== undefined)
-        ctx.addIssue({ code: "custom", path: ["kms"], message: "signing takes keysDir or kms, not both" });
-      const statuses = resolveKmsStatuses(s.kms);
-      if (typeof statuses === "string") ctx.addIssue({ code: "custom", path: ["kms"], message: statuses });
-    })
-    .prefault({}),
-  store: z
-    .strictObject({
-      redis: z.string().optional(),
-      /** Per-command Redis timeout; a store that answers slower fails closed (503). */
-      commandTimeout: durationSchema.default(0.05),
-    })
-    .prefault({}),
-  policies: z.string().default("./policies"),
-  limits: z
-    .strictObject({
-      maxTtl: lifetimeSchema.default(3600),
-      /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
-      clockSkew: durationSchema.refine((s) => s <= 60, { message: "at most 60s (CONTRACT §2)" }).default(60),
-      /** CONTRACT §9: actors in an issued `act` chain, the new one included. */
-      maxDelegationDepth: z.number().int().min(1).max(16).default(4),
-    })
-    .prefault({}),
-  /** RFC 9449 proofs on /token. */
-  dpop: z
-    .strictObject({
-      /** `dpop_signing_alg_values_supported`: asymmetric algorithms only (RFC 9449 §4.3 check 5). */
-      algorithms: z
-        .array(z.enum(DPOP_ALGORITHMS))
-        .min(1)
-        .default([...DPOP_ALGORITHMS]),
-      /** Require the server's nonce in every proof (RFC 9449 §8); nonces rotate every minute, valid for five. */
-      nonce: z.boolean().default(false),
-    })
-    .prefault({}),
-  errors: z.strictObject({ verbose: z.boolean().default(false) }).prefault({}),
-  http: z
-    .strictObject({
-      /** Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the socket address is the client. */
-      trustedProxies: z.array(cidrString).default([]),
-    })
-    .prefault({}),
-  /** CONTRACT §7: `claims: true` adds the verified claims and the request to each event (what `policy diff` replays). */
-  audit: z.strictObject({ claims: z.boolean().default(false) }).prefault({}),
-  /** CONTRACT §13: `GET /playground`, off by default (on in `wif-broker dev`). */
-  playground: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
-  providers: z.array(providerSchema).default([]),
-  targets: z
-    .strictObject({
-      aws: z.strictObject({ region: z.string().min(1), endpoint: httpUrl.optional() }).optional(),
-      gcp: z
-        .strictObject({
-          apiEndpoint: z.string().optional(),
-          port: z.number().int().optional(),
-          protocol: z.enum(["http", "https"]).optional(),
-        })
-        .optional(),
-      kubernetes: z.strictObject({ clusters: z.array(clusterSchema).default([]) }).optional(),
-      postgres: postgresTargetConfig.optional(),
-      mysql: mysqlTargetConfig.optional(),
-      github: githubConfigSchema.optional(),
-    })
-    .prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    issuer: httpUrl.default("http://127.0.0.1:8080"),
+    listen: z
+      .strictObject({
+        host: z.string().default("0.0.0.0"),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    signing: z
+      .strictObject({
+        keysDir: z.string().optional(),
+        algorithm: z.enum(SIGNING_ALGORITHMS).default("ES256"),
+        /** CONTRACT §12: keys held in a KMS instead of keysDir (`algorithm` is then the certified instance keys'). */
+        kms: z.array(signingKmsEntrySchema).min(1).optional(),
+      })
+      .superRefine((s, ctx) => {
+        if (s.kms === undefined) return;
+        if (s.keysDir !== undefined)
+          ctx.addIssue({ code: "custom", path: ["kms"], message: "signing takes keysDir or kms, not both" });
+        const statuses = resolveKmsStatuses(s.kms);
+        if (typeof statuses === "string") ctx.addIssue({ code: "custom", path: ["kms"], message: statuses });
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        redis: z.string().optional(),
+        /** Per-command Redis timeout; a store that answers slower fails closed (503). */
+        commandTimeout: durationSchema.default(0.05),
+      })
+      .prefault({}),
+    policies: z.string().default("./policies"),
+    limits: z
+      .strictObject({
+        maxTtl: lifetimeSchema.default(3600),
+        /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
+        clockSkew: durationSchema
+          .refine((s) => s <= 60, { message: "at most 60s (CONTRACT §2)" })
+          .default(60),
+        /** CONTRACT §9: actors in an issued `act` chain, the new one included. */
+        maxDelegationDepth: z.number().int().min(1).max(16).default(4),
+      })
+      .prefault({}),
+    /** RFC 9449 proofs on /token. */
+    dpop: z
+      .strictObject({
+        /** `dpop_signing_alg_values_supported`: asymmetric algorithms only (RFC 9449 §4.3 check 5). */
+        algorithms: z
+          .array(z.enum(DPOP_ALGORITHMS))
+          .min(1)
+          .default([...DPOP_ALGORITHMS]),
+        /** Require the server's nonce in every proof (RFC 9449 §8); nonces rotate every minute, valid for five. */
+        nonce: z.boolean().default(false),
+      })
+      .prefault({}),
+    errors: z.strictObject({ verbose: z.boolean().default(false) }).prefault({}),
+    http: z
+      .strictObject({
+        /** Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the socket address is the client. */
+        trustedProxies: z.array(cidrString).default([]),
+      })
+      .prefault({}),
+    /** CONTRACT §7: `claims: true` adds the verified claims and the request to each event (what `policy diff` replays). */
+    audit: z.strictObject({ claims: z.boolean().default(false) }).prefault({}),
+    /** CONTRACT §13: `GET /playground`, off by default (on in `wif-broker dev`). */
+    playground: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+    providers: z.array(providerSchema).default([]),
+    targets: z
+      .strictObject({
+        aws: z.strictObject({ region: z.string().min(1), endpoint: httpUrl.optional() }).optional(),
+        gcp: z
+          .strictObject({
+            apiEndpoint: z.string().optional(),
+            port: z.number().int().optional(),
+            protocol: z.enum(["http", "https"]).optional(),
+          })
+          .optional(),
+        kubernetes: z.strictObject({ clusters: z.array(clusterSchema).default([]) }).optional(),
+        postgres: postgresTargetConfig.optional(),
+        mysql: mysqlTargetConfig.optional(),
+        github: githubConfigSchema.optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // A certified key signs for half its statement's lifetime: every token it signed must expire before the statement.
+    c.signing.kms?.forEach((entry, i) => {
+      if (entry.mode === "certified" && entry.keyLifetime < 2 * c.limits.maxTtl)
+        ctx.addIssue({
+          code: "custom",
+          path: ["signing", "kms", i, "keyLifetime"],
+          message: "must be at least twice limits.maxTtl",
+        });
+    });
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = Config["providers"][number];

@@ -54,6 +54,8 @@ export class KeySource implements BrokerKeys {
     return { issuer: this.#issuer, sign: (claims, typ, signal) => this.#set.sign(claims, typ, signal) };
   }
 
+  start = (): Promise<void> => Promise.resolve();
+
   /** Some key set is always loaded (a rejected reload keeps the previous one). */
   ready = (): boolean => true;
 

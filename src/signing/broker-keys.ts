@@ -4,6 +4,8 @@ import type { PublicJwk } from "./published-key.ts";
 /** What `/jwks` and the discovery document read. */
 export interface JwksPublisher {
   jwks(): { keys: PublicJwk[] };
+  /** Keys shared by other instances (certified mode): re-read before /jwks answers. */
+  refresh?(): Promise<void>;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface BrokerKeys {
   status(): { ok: boolean } & object;
   /** False keeps /readyz at 503: no key can sign yet (a KMS public key not fetched). */
   ready(): boolean;
+  /** Fetches what the keys need once the store exists (KMS public keys, a certified key); key files need nothing. */
+  start(): Promise<void>;
   reload(): boolean;
   watch(): void;
   close(): void;

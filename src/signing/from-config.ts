@@ -2,8 +2,10 @@ import { type KmsKeyConfig, resolveKmsStatuses } from "../config/kms-schema.ts";
 import type { Config } from "../config/schema.ts";
 import type { GcpAuthClient } from "../mint/gcp.ts";
 import type { Logger } from "../observability/log.ts";
+import type { CertifiedKeyDirectory } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
 import type { AwsKmsSignerOptions } from "./aws-kms.ts";
+import { CertifiedSigning } from "./certified.ts";
 import { KmsKeyRing } from "./key-ring.ts";
 import type { Signer } from "./signer.ts";
 
@@ -47,6 +49,8 @@ export interface KmsKeyRingDeps {
   logger: Logger;
   clock: Clock;
   identity?: KmsIdentity;
+  /** Where certified keys are shared (the store); read only once the ring starts. */
+  directory: CertifiedKeyDirectory;
 }
 
 /** `signing.kms` → the key ring; public keys are not fetched yet (`load()`). */
@@ -55,10 +59,22 @@ export async function createKmsKeyRing(config: Config, deps: KmsKeyRingDeps): Pr
   const statuses = resolveKmsStatuses(entries);
   if (typeof statuses === "string") throw new TypeError(`signing.kms: ${statuses}`);
   const signers = await Promise.all(entries.map((e) => createKmsSigner(e, deps.identity)));
-  return new KmsKeyRing(
-    signers.map((signer, i) => ({ signer, status: statuses[i] ?? "retired" })),
-    config.issuer,
-    deps.logger,
-    deps.clock,
-  );
+  const ring = signers.map((signer, i) => ({
+    signer,
+    status: statuses[i] ?? "retired",
+    mode: entries[i]?.mode ?? "direct",
+  }));
+  const active = entries[statuses.indexOf("active")];
+  const certified =
+    active?.mode === "certified"
+      ? new CertifiedSigning({
+          issuer: config.issuer,
+          alg: config.signing.algorithm,
+          keyLifetime: active.keyLifetime,
+          directory: deps.directory,
+          clock: deps.clock,
+          logger: deps.logger,
+        })
+      : undefined;
+  return new KmsKeyRing(ring, config.issuer, deps.logger, deps.clock, certified);
 }

@@ -14,14 +14,18 @@ export type KeyStatus = "active" | "next" | "retired";
 export interface RingEntry {
   signer: Signer;
   status: KeyStatus;
+  /** direct: publishes this KMS key and (if active) signs tokens with it; certified: certifies instance keys. */
+  mode: "direct" | "certified";
 }
 
 /** Signs with a key of its own and publishes what it signs with (certified mode, signing/certified.ts). */
 export interface DelegatedSigning {
-  /** Starts once the KMS key that certifies is known. */
-  start(kms: LoadedKey, verifiers: () => readonly LoadedKey[]): void;
+  /** Starts once the KMS key that certifies is known; resolves when the first key is in use (or `signal` ends). */
+  start(kms: LoadedKey, verifiers: () => readonly LoadedKey[], signal: AbortSignal): Promise<void>;
   sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal): Promise<string>;
   jwks(): PublicJwk[];
+  /** Brings jwks() up to date with what other instances published (cheap when it is recent). */
+  refreshIfStale(): Promise<void>;
   ready(): boolean;
   status(): Record<string, unknown>;
   close(): void;
@@ -41,6 +45,8 @@ interface Slot extends RingEntry {
 
 /** How often public keys that could not be fetched are tried again in the background. */
 const RELOAD_INTERVAL_MS = 5_000;
+/** How long start-up waits for the KMS; the broker starts not ready when it does not answer. */
+const STARTUP_WAIT_MS = 5_000;
 
 /**
  * The broker's keys held in a KMS (CONTRACT §12). Public keys are fetched once and cached, so `/jwks` serves from
@@ -104,7 +110,7 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
         { key: slot.signer.label, backend: slot.signer.backend, kid: jwk.kid, status: slot.status },
         "KMS public key loaded",
       );
-      if (slot === this.#active) this.#delegated?.start(slot.loaded, () => this.#verifiers());
+      if (slot === this.#active) await this.#delegated?.start(slot.loaded, () => this.#verifiers(), signal);
       return slot.loaded;
     } catch (e) {
       slot.lastError = describe(e);
@@ -146,7 +152,7 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
    * key. The same object until the keys change, so verifiers can cache what they derive from it.
    */
   jwks(): { keys: PublicJwk[] } {
-    const direct = this.#delegated ? [] : this.#slots.flatMap((s) => (s.loaded ? [s.loaded.jwk] : []));
+    const direct = this.#slots.flatMap((s) => (s.loaded && s.mode === "direct" ? [s.loaded.jwk] : []));
     const keys = [...direct, ...(this.#delegated?.jwks() ?? [])];
     const cached = this.#jwks;
     if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i]))
@@ -154,6 +160,10 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
     this.#jwks = { keys };
     return this.#jwks;
   }
+
+  refresh = async (): Promise<void> => {
+    await this.#delegated?.refreshIfStale();
+  };
 
   ready(): boolean {
     return this.#active.loaded !== undefined && (this.#delegated?.ready() ?? true);
@@ -178,6 +188,8 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
     };
   }
 
+  /** Start-up: every public key, and the first certified key, with a bound; the rest continues in the background. */
+  start = (): Promise<void> => this.load(AbortSignal.timeout(STARTUP_WAIT_MS));
   current = (): JwksPublisher => this;
   signer = (): TokenSigner => this;
   /** KMS keys are named in the config: nothing to reload (a missing public key is retried in the background). */

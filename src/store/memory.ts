@@ -13,7 +13,17 @@
 import { BrokerError } from "../errors.ts";
 import type { Clock } from "../util/clock.ts";
 import { systemClock } from "../util/clock.ts";
-import type { RateLimiter, RateLimitResult, ReplayStore, Store, StoreStatus } from "./types.ts";
+import type {
+  CertifiedKeyDirectory,
+  RateLimiter,
+  RateLimitResult,
+  ReplayStore,
+  Store,
+  StoreStatus,
+} from "./types.ts";
+
+/** Bound on shared certified-key statements (an instance adds one per half key lifetime). */
+export const MAX_CERTIFIED_KEYS = 1_000;
 
 export interface MemoryStoreOptions {
   /** Epoch milliseconds; inject a frozen clock in tests. */
@@ -130,9 +140,25 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): Store {
     },
   };
 
+  /** One instance: its own statements only, a handful over its lifetime; expired ones are dropped on write. */
+  const statements = new Map<string, { statement: string; expiresAt: number }>();
+  const certifiedKeys: CertifiedKeyDirectory = {
+    async publish(kid, statement, expiresAt) {
+      checkExpiresAt(expiresAt);
+      const nowS = Date.now() / 1000;
+      for (const [k, v] of statements) if (v.expiresAt <= nowS) statements.delete(k);
+      if (statements.size >= MAX_CERTIFIED_KEYS) throw full("certified-keys");
+      statements.set(kid, { statement, expiresAt });
+    },
+    async list() {
+      return [...statements.values()].map((v) => v.statement);
+    },
+  };
+
   return {
     replay,
     rateLimiter,
+    certifiedKeys,
     status(): StoreStatus {
       if (closed) return { kind: "memory", ok: false, detail: "closed" };
       const now = clock();

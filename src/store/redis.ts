@@ -12,11 +12,18 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { BrokerError } from "../errors.ts";
-import { checkExpiresAt, checkLimit, retryAfterSeconds, windowMicros } from "./memory.ts";
+import { checkExpiresAt, checkLimit, MAX_CERTIFIED_KEYS, retryAfterSeconds, windowMicros } from "./memory.ts";
 import { connect } from "./redis/connection.ts";
 import { DeadlineExceeded, withDeadline } from "./redis/deadline.ts";
 import { describe, parseRedisUrl } from "./redis/url.ts";
-import type { RateLimiter, RateLimitResult, ReplayStore, Store, StoreStatus } from "./types.ts";
+import type {
+  CertifiedKeyDirectory,
+  RateLimiter,
+  RateLimitResult,
+  ReplayStore,
+  Store,
+  StoreStatus,
+} from "./types.ts";
 
 export type { RedisTarget } from "./redis/url.ts";
 export { parseRedisUrl } from "./redis/url.ts";
@@ -32,7 +39,7 @@ export interface RedisStoreOptions {
 }
 
 export interface RedisStoreErrorEvent {
-  op: "connection" | "seen" | "consume" | "hit";
+  op: "connection" | "seen" | "consume" | "hit" | "certified-keys";
   message: string;
 }
 
@@ -155,9 +162,37 @@ export function createRedisStore(opts: RedisStoreOptions): RedisStore {
     },
   };
 
+  // One hash, field = kid, value = "<exp>.<statement>"; expired fields are dropped by whoever lists them.
+  const certifiedKey = `${prefix}certified-keys`;
+  const certifiedKeys: CertifiedKeyDirectory = {
+    async publish(kid, statement, expiresAt) {
+      checkExpiresAt(expiresAt);
+      await run("certified-keys", () =>
+        client.call("HSET", certifiedKey, kid, `${Math.ceil(expiresAt)}.${statement}`),
+      );
+    },
+    async list() {
+      return run("certified-keys", async () => {
+        const flat = (await client.call("HGETALL", certifiedKey)) as string[];
+        const now = Date.now() / 1000;
+        const live: string[] = [];
+        const expired: string[] = [];
+        for (let i = 0; i + 1 < flat.length && live.length < MAX_CERTIFIED_KEYS; i += 2) {
+          const value = flat[i + 1] ?? "";
+          const dot = value.indexOf(".");
+          if (Number(value.slice(0, dot)) > now) live.push(value.slice(dot + 1));
+          else expired.push(flat[i] ?? "");
+        }
+        if (expired.length > 0) await client.call("HDEL", certifiedKey, ...expired);
+        return live;
+      });
+    },
+  };
+
   return {
     replay,
     rateLimiter,
+    certifiedKeys,
     status(): StoreStatus {
       const state = closed ? "closed" : client.status;
       const ok = !closed && client.status === "ready" && opError === undefined;

@@ -23,6 +23,17 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult>;
 }
 
+/**
+ * `mode: certified` signing keys: every instance's KMS-signed statement about its in-memory key, shared so that
+ * every instance's /jwks lists every instance's key. Statements are verified by the reader, never trusted.
+ */
+export interface CertifiedKeyDirectory {
+  /** Stores `statement` under `kid` until `expiresAt` (epoch s). */
+  publish(kid: string, statement: string, expiresAt: number): Promise<void>;
+  /** Every unexpired statement. */
+  list(): Promise<string[]>;
+}
+
 export interface StoreStatus {
   kind: "memory" | "redis";
   ok: boolean;
@@ -32,6 +43,7 @@ export interface StoreStatus {
 export interface Store {
   readonly replay: ReplayStore;
   readonly rateLimiter: RateLimiter;
+  readonly certifiedKeys: CertifiedKeyDirectory;
   status(): StoreStatus;
   /** Resolves once connected (stores that need no connection omit it); rejects after `timeoutMs`. */
   ready?(timeoutMs?: number): Promise<void>;

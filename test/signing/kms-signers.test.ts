@@ -28,7 +28,12 @@ function googleAuth() {
 }
 
 async function signAndVerify(signer: Signer, expectAlg: string) {
-  const ring = new KmsKeyRing([{ signer, status: "active" }], ISSUER, memoryLogger(), Date.now);
+  const ring = new KmsKeyRing(
+    [{ signer, status: "active", mode: "direct" }],
+    ISSUER,
+    memoryLogger(),
+    Date.now,
+  );
   await ring.load(deadline());
   assert.ok(ring.ready(), JSON.stringify(ring.status()));
   const token = await ring.sign(

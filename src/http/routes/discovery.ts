@@ -59,5 +59,9 @@ export function openidConfigurationRoute(deps: AppDeps) {
 }
 
 export function jwksRoute(deps: AppDeps) {
-  return (c: Context) => c.json(deps.keys().jwks());
+  return async (c: Context) => {
+    const keys = deps.keys();
+    await keys.refresh?.();
+    return c.json(keys.jwks());
+  };
 }
