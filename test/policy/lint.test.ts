@@ -361,6 +361,23 @@ targets:
         "ttl-over-hour spec.grant.targets[3].kubernetes.expiration",
       ],
     },
+    // github-broad-token
+    {
+      name: "a GitHub token that can administer repositories, and one for every repository of an owner",
+      policy: policy(
+        "github",
+        PINNED_GITHUB,
+        `
+targets:
+  - { audience: gh-admin, github: { owner: acme, repositories: [app], permissions: { administration: write } } }
+  - { audience: gh-all, github: { owner: acme, permissions: { contents: read } } }
+  - { audience: gh-narrow, github: { owner: acme, repositories: [app], permissions: { contents: write, administration: read } } }`,
+      ),
+      expect: [
+        "github-broad-token spec.grant.targets[0].github.permissions.administration",
+        "github-broad-token spec.grant.targets[1].github.repositories",
+      ],
+    },
     // name-without-id
     {
       name: "repository by name",
@@ -427,6 +444,7 @@ targets:
       "k8s-name-without-uid": "warning",
       "ttl-over-hour": "warning",
       "name-without-id": "warning",
+      "github-broad-token": "warning",
     });
   });
 });
