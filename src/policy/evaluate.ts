@@ -262,10 +262,14 @@ function grantFor(
   };
 }
 
-/** Requested scopes must be a subset of the target's; a target of AWS or Kubernetes takes none (CONTRACT §5). */
+/**
+ * Requested scopes must be a subset of the target's (CONTRACT §5); only broker JWTs, GCP and GitHub (permission
+ * scopes such as contents:read, CONTRACT §11) take scopes — AWS, Kubernetes and database targets take none.
+ */
 function resolveScopes(target: CompiledTarget, requested: readonly string[] | null): string[] | string {
   if (requested === null || requested.length === 0) return [...target.defaultScopes];
-  if (target.kind !== "jwt" && target.kind !== "gcp") return "this target takes no scopes";
+  if (target.kind !== "jwt" && target.kind !== "gcp" && target.kind !== "github")
+    return "this target takes no scopes";
   const extra = requested.filter((s) => !target.allowedScopes.has(s));
   return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
 }
