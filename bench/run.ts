@@ -13,7 +13,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { type Figures, hasWrk, load } from "./load.ts";
-import { BENCH_CLAIMS, benchPolicies, SEMI_SPACE } from "./policies.ts";
+import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
 import { freshBodies } from "./tokens.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);

@@ -67,8 +67,12 @@ class RawClient {
     });
     this.socket.on("error", () => undefined);
     this.connected = once(this.socket, "connect").then(() => undefined);
-    this.closed = once(this.socket, "close").then(() => {
-      this.closedAt = performance.now();
+    // Not events.once: it rejects on an 'error' (a reset while the server closes us), and nobody may await it.
+    this.closed = new Promise<void>((resolve) => {
+      this.socket.once("close", () => {
+        this.closedAt = performance.now();
+        resolve();
+      });
     });
   }
 
