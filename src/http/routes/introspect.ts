@@ -1,11 +1,10 @@
 import type { Context } from "hono";
-import { type LifecycleOutcome, lifecycleAuditEvent } from "../../audit/lifecycle-event.ts";
-import { BrokerError } from "../../errors.ts";
 import type { BrokerTokenPayload } from "../../identity/broker-token.ts";
 import { sha256Hex } from "../../util/hash.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
-import { lifecycleError, readTokenForm } from "../lifecycle-form.ts";
-import { requestHeader, socketAddress } from "../node-request.ts";
+import { readTokenForm } from "../lifecycle-form.ts";
+import { lifecycleRoute } from "../lifecycle-route.ts";
+import { requestHeader } from "../node-request.ts";
 
 /** The scope a resource server's broker JWT needs to call /introspect (CONTRACT §10). */
 export const INTROSPECT_SCOPE = "wif-broker:introspect";
@@ -59,62 +58,41 @@ function challenge(c: Context<AppEnv>, status: 401 | 403, error?: "invalid_token
  * (RFC 7662 §2.2: no reason is given).
  */
 export function introspectRoute(deps: AppDeps) {
-  return async (c: Context<AppEnv>) => {
-    const outcome: LifecycleOutcome = {
-      endpoint: "/introspect",
-      requestId: c.get("requestId"),
-      started: performance.now(),
-      status: 200,
-      reason: "introspect.answered",
-      sourceIp: deps.clientIp(socketAddress(c), requestHeader(c, "x-forwarded-for")),
-    };
-    try {
-      // RFC 7662 §2.1: the endpoint MUST require some form of authorization.
-      const auth = /^Bearer +([^ ]+) *$/i.exec(requestHeader(c, "authorization") ?? "");
-      if (!auth?.[1]) {
-        outcome.status = 401;
-        outcome.reason = "introspect.no_bearer";
-        return challenge(c, 401);
-      }
-      const caller = await deps.brokerTokens.active(auth[1]);
-      const callerOk =
-        caller.ok &&
-        caller.token.typ === "at+jwt" &&
-        audiencesOf(caller.token.claims).includes(deps.issuer) &&
-        // RFC 9449 §7.1: a DPoP-bound token presented as a plain bearer token is refused.
-        caller.token.claims.cnf === undefined;
-      if (!caller.ok || !callerOk) {
-        outcome.status = 401;
-        outcome.reason = caller.ok
-          ? "introspect.bearer_not_for_broker"
-          : `introspect.bearer_${caller.reason}`;
-        return challenge(c, 401, "invalid_token");
-      }
-      outcome.caller = { sub: caller.token.claims.sub, clientId: caller.token.claims.client_id };
-      if (!scopesOf(caller.token.claims).includes(INTROSPECT_SCOPE)) {
-        outcome.status = 403;
-        outcome.reason = "introspect.insufficient_scope";
-        return challenge(c, 403, "insufficient_scope");
-      }
-      const { token } = await readTokenForm(c);
-      outcome.tokenSha256 = sha256Hex(token);
-      const check = await deps.brokerTokens.active(token);
-      outcome.active = check.ok;
-      if (!check.ok) {
-        outcome.reason = `introspect.inactive_${check.reason}`;
-        return c.json({ active: false });
-      }
-      outcome.token = check.token.claims;
-      return c.json(activeBody(check.token));
-    } catch (e) {
-      if (!(e instanceof BrokerError))
-        deps.logger.error({ err: e, request_id: outcome.requestId }, "introspection failed");
-      const failure = lifecycleError(c, e, deps.verboseErrors);
-      outcome.status = failure.status;
-      outcome.reason = failure.reason;
-      return failure.response;
-    } finally {
-      deps.audit.write(lifecycleAuditEvent(outcome));
+  return lifecycleRoute(deps, "/introspect", "introspect.answered", async (c, outcome) => {
+    // RFC 7662 §2.1: the endpoint MUST require some form of authorization.
+    const auth = /^Bearer +([^ ]+) *$/i.exec(requestHeader(c, "authorization") ?? "");
+    if (!auth?.[1]) {
+      outcome.status = 401;
+      outcome.reason = "introspect.no_bearer";
+      return challenge(c, 401);
     }
-  };
+    const caller = await deps.brokerTokens.active(auth[1]);
+    const callerOk =
+      caller.ok &&
+      caller.token.typ === "at+jwt" &&
+      audiencesOf(caller.token.claims).includes(deps.issuer) &&
+      // RFC 9449 §7.1: a DPoP-bound token presented as a plain bearer token is refused.
+      caller.token.claims.cnf === undefined;
+    if (!caller.ok || !callerOk) {
+      outcome.status = 401;
+      outcome.reason = caller.ok ? "introspect.bearer_not_for_broker" : `introspect.bearer_${caller.reason}`;
+      return challenge(c, 401, "invalid_token");
+    }
+    outcome.caller = { sub: caller.token.claims.sub, clientId: caller.token.claims.client_id };
+    if (!scopesOf(caller.token.claims).includes(INTROSPECT_SCOPE)) {
+      outcome.status = 403;
+      outcome.reason = "introspect.insufficient_scope";
+      return challenge(c, 403, "insufficient_scope");
+    }
+    const { token } = await readTokenForm(c);
+    outcome.tokenSha256 = sha256Hex(token);
+    const check = await deps.brokerTokens.active(token);
+    outcome.active = check.ok;
+    if (!check.ok) {
+      outcome.reason = `introspect.inactive_${check.reason}`;
+      return c.json({ active: false });
+    }
+    outcome.token = check.token.claims;
+    return c.json(activeBody(check.token));
+  });
 }
