@@ -159,10 +159,13 @@ function describeTarget(t: ResolvedTarget): string {
   }
 }
 
-function renderTrace(d: Decision): string[] {
+function renderTrace(d: Decision, requested: string): string[] {
+  // Named by an alias: the issued token carries the target's own audience.
+  const alias =
+    d.allow && d.grant.target.audience !== requested ? ` (audience ${d.grant.target.audience})` : "";
   const lines = [
     d.allow
-      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s, target ${describeTarget(d.grant.target)}${d.grant.act ? `, act ${JSON.stringify(d.grant.act)}` : ""}`
+      ? `ALLOW by ${d.grant.policy}: subject ${d.grant.subject}, scopes [${d.grant.scopes.join(" ")}], ttl ${d.grant.ttl}s, target ${describeTarget(d.grant.target)}${alias}${d.grant.act ? `, act ${JSON.stringify(d.grant.act)}` : ""}`
       : `DENY (${d.reason}): ${d.detail}`,
   ];
   for (const t of d.trace) {
@@ -237,7 +240,7 @@ async function explainCommand(argv: string[]): Promise<number> {
     ctx.limits,
   );
   if (values.json) out(JSON.stringify(decision, null, 2));
-  else for (const line of renderTrace(decision)) out(line);
+  else for (const line of renderTrace(decision, values.audience)) out(line);
   return decision.allow ? 0 : 1;
 }
 

@@ -34,7 +34,10 @@ export interface CompiledMatch {
 }
 
 export interface CompiledTarget {
+  /** The canonical audience: what issued tokens carry as `aud`. */
   audience: string;
+  /** Other names a client may use for it (exact strings). */
+  aliases: readonly string[];
   kind: TargetKind;
   spec: TargetSpec;
   /** Scopes a client may request for this target (for GCP: `gcp.scopes`). */
@@ -72,7 +75,10 @@ export interface CompiledPolicy {
   ttl: number | undefined;
   subject: Template | undefined;
   claims: ReadonlyArray<readonly [string, Template]>;
+  /** By canonical audience; look up a requested name with `targetFor`, which also knows the aliases. */
   targets: ReadonlyMap<string, CompiledTarget>;
+  /** alias → canonical audience, for this policy's targets. */
+  aliases: ReadonlyMap<string, string>;
   source: PolicySource;
   /** The validated input, for lint and explain. */
   spec: TrustPolicy;
@@ -136,6 +142,7 @@ function compileTarget(t: TargetSpec, path: string, scope: CompileScope): Compil
         : (t.scopes ?? []);
   return {
     audience: t.audience,
+    aliases: t.aliases ?? [],
     kind,
     spec: t,
     allowedScopes: new Set(allowed),
@@ -266,11 +273,27 @@ export function compilePolicy(
   const match = compileMatch(spec.match, "spec.match", providers, scope);
   const shapes = providers.map((p) => ({ provider: p.name, shape: p.shape }));
   const targets = new Map<string, CompiledTarget>();
+  const aliases = new Map<string, string>();
   spec.grant.targets.forEach((t, i) => {
     const path = `spec.grant.targets[${i}]`;
     if (targets.has(t.audience))
       throw new PolicyCompileError(`${path}.audience`, `audience "${t.audience}" is listed twice`);
+    const aliasOf = aliases.get(t.audience);
+    if (aliasOf !== undefined)
+      throw new PolicyCompileError(
+        `${path}.audience`,
+        `audience "${t.audience}" is already an alias of target "${aliasOf}"`,
+      );
     targets.set(t.audience, compileTarget(t, path, scope));
+    (t.aliases ?? []).forEach((alias, j) => {
+      const taken = targets.has(alias) ? alias : aliases.get(alias);
+      if (taken !== undefined)
+        throw new PolicyCompileError(
+          `${path}.aliases[${j}]`,
+          `alias "${alias}" of target "${t.audience}" is already a name of target "${taken}"`,
+        );
+      aliases.set(alias, t.audience);
+    });
   });
   const condition = spec.condition;
   const access = spec.access;
@@ -297,7 +320,16 @@ export function compilePolicy(
         [name, attempt(`spec.grant.claims.${name}`, () => template(scope, source))] as const,
     ),
     targets,
+    aliases,
     source,
     spec: policy,
   };
+}
+
+/** The policy's target a client names by its audience or by one of its aliases (exact strings, no patterns). */
+export function targetFor(policy: CompiledPolicy, requested: string): CompiledTarget | undefined {
+  const target = policy.targets.get(requested);
+  if (target) return target;
+  const canonical = policy.aliases.get(requested);
+  return canonical === undefined ? undefined : policy.targets.get(canonical);
 }

@@ -1,6 +1,6 @@
 import type { Reason } from "../reasons.ts";
 import { checkDelegation, checkMatch, DEFAULT_MAX_DELEGATION_DEPTH } from "./actors.ts";
-import type { CompiledPolicy, CompiledTarget } from "./compile.ts";
+import { type CompiledPolicy, type CompiledTarget, targetFor } from "./compile.ts";
 import { annotateTrace } from "./explain-values.ts";
 import type { PolicySet } from "./policy-set.ts";
 import type {
@@ -204,7 +204,7 @@ function grantFor(
   limits: DecisionLimits,
   act: ActClaim | undefined,
 ): GrantOutcome {
-  const target = policy.targets.get(req.audience);
+  const target = targetFor(policy, req.audience);
   if (!target)
     return { code: "invalid_target", checks: [fail("target", "no target has the requested audience")] };
   const checks = [ok("target")];

@@ -1,5 +1,5 @@
 import { zonedTime } from "./access.ts";
-import type { CompiledPolicy } from "./compile.ts";
+import { type CompiledPolicy, type CompiledTarget, targetFor } from "./compile.ts";
 import type { DecisionSubject } from "./evaluate.ts";
 import { lookupClaim } from "./pointer.ts";
 import type { MatcherInput } from "./schema.ts";
@@ -25,6 +25,10 @@ export function describeMatcher(m: MatcherInput): string {
   if ("in" in m) return `in [${m.in.map((v) => JSON.stringify(v)).join(", ")}]`;
   return `not ${describeMatcher(m.not)}`;
 }
+
+/** A target's audience with its aliases, as explain lists targets: `gcp-deployer (alias //iam.googleapis.com/…)`. */
+export const targetNames = (t: CompiledTarget): string =>
+  t.aliases.length === 0 ? t.audience : `${t.audience} (alias ${t.aliases.join(", ")})`;
 
 const pad = (n: number) => String(n).padStart(2, "0");
 const DAY_NAMES = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -56,9 +60,10 @@ function values(
       actual: `${DAY_NAMES[t.weekday]} ${pad(t.hour)}:${pad(t.minute)} ${s.timezone}`,
     };
   }
-  if (c.check === "target") return { expected: list(policy.targets.keys()), actual: req.audience };
+  if (c.check === "target")
+    return { expected: list([...policy.targets.values()].map(targetNames)), actual: req.audience };
   if (c.check === "scope") {
-    const target = policy.targets.get(req.audience);
+    const target = targetFor(policy, req.audience);
     return {
       expected:
         target && target.kind !== "aws" && target.kind !== "kubernetes"

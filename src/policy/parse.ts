@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { formatPath } from "../util/format-path.ts";
 import { YamlAliasError, YamlError, yamlDocuments } from "../util/yaml.ts";
+import { checkAudienceNames } from "./audience-names.ts";
 import { type CompiledPolicy, compilePolicy, newCompileScope, PolicyCompileError } from "./compile.ts";
 import { type LintFinding, lintPolicy } from "./lint.ts";
 import { describeProvider, type ProviderFacts } from "./platforms.ts";
@@ -166,5 +167,7 @@ export function compilePolicyFiles(
       problems.push({ file: file.path, document: e.document ?? 0, path, message });
     }
   }
-  return { set: new PolicySet(compiled), problems, findings };
+  const names = checkAudienceNames(compiled);
+  problems.push(...names.problems);
+  return { set: new PolicySet(names.kept), problems, findings };
 }

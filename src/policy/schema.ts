@@ -174,6 +174,13 @@ const mysqlTarget = z.strictObject({
 export const targetSchema = z
   .strictObject({
     audience: z.string().min(1).describe("what a client names in `audience` or `resource`"),
+    aliases: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        "other names a client may use for this audience, compared exactly (e.g. the //iam.googleapis.com/… audience of a gcloud-generated credential file); issued tokens carry `audience`",
+      ),
     scopes: z.array(z.string().regex(SCOPE_TOKEN, "an RFC 6749 §3.3 scope token")).optional(),
     defaultScopes: z.array(z.string()).optional(),
     ttl: lifetimeSchema.optional(),
@@ -197,6 +204,14 @@ export const targetSchema = z
     github: githubTarget.optional(),
   })
   .superRefine((t, ctx) => {
+    (t.aliases ?? []).forEach((alias, i, all) => {
+      if (alias === t.audience || all.indexOf(alias) !== i)
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", i],
+          message: `alias "${alias}" repeats ${alias === t.audience ? "the audience" : "another alias"}`,
+        });
+    });
     const kinds = [t.aws, t.gcp, t.kubernetes, t.postgres, t.mysql, t.github].filter(
       (k) => k !== undefined,
     ).length;

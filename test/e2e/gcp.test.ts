@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { ExternalAccountClient } from "google-auth-library";
+import { IdentityPoolClient } from "google-auth-library";
 import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import {
   type FakeIamCredentials,
@@ -27,6 +27,9 @@ import { fixtureClaims } from "../helpers/fixtures.ts";
 const SA = "deployer@acme-prod.iam.gserviceaccount.com";
 const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
 const AUDIENCE = "gcp-deployer";
+/** The audience `gcloud iam workload-identity-pools create-cred-config` writes: the pool provider's resource name. */
+const GCLOUD_AUDIENCE =
+  "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/ci-pool/providers/wif-broker";
 const ADC_TOKEN = `ya29.broker-adc-${randomBytes(12).toString("hex")}`;
 
 const POLICY = `
@@ -40,6 +43,7 @@ spec:
     ttl: 15m
     targets:
       - audience: ${AUDIENCE}
+        aliases: ["${GCLOUD_AUDIENCE}"]
         gcp: { serviceAccount: ${SA}, scopes: [${CLOUD_PLATFORM}], lifetime: 10m }
 `;
 
@@ -71,18 +75,19 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
     writeFileSync(file, `${token}\n`);
     return file;
   };
-  /** Exactly the JSON `gcloud iam workload-identity-pools create-cred-config` writes, with the broker as token_url. */
-  const stockClient = (file: string) => {
-    const client = ExternalAccountClient.fromJSON({
+  /**
+   * The JSON of a credential file with the broker as token_url, through the library's own constructor for a
+   * file-sourced credential (`ExternalAccountClient.fromJSON` picks the same class, and warns on every call that it
+   * does not validate the file).
+   */
+  const stockClient = (file: string, audience = AUDIENCE) =>
+    new IdentityPoolClient({
       type: "external_account",
-      audience: AUDIENCE,
+      audience,
       subject_token_type: JWT_TYPE,
       token_url: tokenUrl,
       credential_source: { file },
     });
-    assert.ok(client);
-    return client;
-  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "wif-e2e-gcp-"));
@@ -198,6 +203,38 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
     // The client then authorizes Google API calls with it.
     const headers = await client.getRequestHeaders();
     assert.equal(headers.get("authorization"), `Bearer ${accessToken}`);
+  });
+
+  it("a gcloud-generated credential file works after changing only its token_url (audience alias)", async () => {
+    const token = workloadToken();
+    // What `gcloud iam workload-identity-pools create-cred-config … --credential-source-file` writes.
+    const gcloudFile = {
+      universe_domain: "googleapis.com",
+      type: "external_account",
+      audience: GCLOUD_AUDIENCE,
+      subject_token_type: JWT_TYPE,
+      token_url: "https://sts.googleapis.com/v1/token",
+      credential_source: { file: credentialFile(token) },
+    };
+    const client = new IdentityPoolClient({ ...gcloudFile, token_url: tokenUrl });
+    const { token: accessToken } = await client.getAccessToken();
+    assert.equal(accessToken, iam.issued[0]);
+    assert.equal(sent[0]?.form.get("audience"), GCLOUD_AUDIENCE, "the client sent the gcloud audience");
+    assert.equal(iam.requests[0]?.serviceAccount, SA, "the aliased target's service account");
+    const allowed = b.audit.at(-1);
+    assert.equal(allowed?.decision, "allow");
+    assert.equal(allowed?.audience, GCLOUD_AUDIENCE);
+  });
+
+  it("an audience that is not an alias (another pool provider) is refused with invalid_target", async () => {
+    const wrong = GCLOUD_AUDIENCE.replace("/providers/wif-broker", "/providers/other");
+    const client = stockClient(credentialFile(workloadToken()), wrong);
+    await assert.rejects(client.getAccessToken(), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, /invalid_target/);
+      return true;
+    });
+    assert.equal(iam.requests.length, 0, "no IAM call for a refused audience");
   });
 
   it("the broker's response is what the client read: Bearer access token, expires_in, scope", async () => {

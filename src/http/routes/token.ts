@@ -122,7 +122,11 @@ export function tokenRoute(deps: AppDeps) {
       result,
       provider: outcome.provider?.name ?? "none",
       policy: event.policy ?? "none",
-      target: event.decision === "allow" ? (event.audience ?? "none") : "none",
+      // The target's own audience, also when the client named it by an alias: label values come from the config.
+      target:
+        event.decision === "allow" && outcome.decision?.allow
+          ? outcome.decision.grant.target.audience
+          : "none",
     });
     deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
     return response;
