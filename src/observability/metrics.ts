@@ -25,7 +25,7 @@ export function createMetrics(): Metrics {
     registry,
     exchanges: new Counter({
       name: "wif_broker_exchanges_total",
-      help: "Token requests by result (allow, or the OAuth error), provider, policy and target audience",
+      help: "Token requests by result (allow, or the OAuth error), provider, admitting policy (also when it refused the scope or target) and target audience",
       labelNames: ["result", "provider", "policy", "target"],
       registers,
     }),

@@ -93,12 +93,12 @@ function evaluate(
 ): Decision {
   const trace: PolicyTrace[] = [];
   let allowed: Grant | undefined;
-  let deny: { code: DenyCode; detail: string } = {
+  let deny: { code: DenyCode; detail: string; policy?: string } = {
     code: "no_policy",
     detail: "no policy admits this identity",
   };
-  const denyWith = (code: DenyCode, detail: string) => {
-    if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code]) deny = { code, detail };
+  const denyWith = (code: DenyCode, detail: string, policy: string) => {
+    if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code]) deny = { code, detail, policy };
   };
   if (exhaustive && candidates.length === 0) deny.detail = "no policies are loaded";
 
@@ -117,13 +117,17 @@ function evaluate(
     );
     t.checks.push(...delegation.checks);
     if (!delegation.ok) {
-      denyWith("actor", `${policy.name}: ${firstFailure(t)}`);
+      denyWith("actor", `${policy.name}: ${firstFailure(t)}`, policy.name);
       continue;
     }
     const outcome = grantFor(policy, who, req, limits, delegation.act);
     t.checks.push(...outcome.checks);
     if (!outcome.grant) {
-      denyWith(outcome.code, `${policy.name}: ${outcome.checks.at(-1)?.message ?? outcome.code}`);
+      denyWith(
+        outcome.code,
+        `${policy.name}: ${outcome.checks.at(-1)?.message ?? outcome.code}`,
+        policy.name,
+      );
       continue;
     }
     allowed ??= outcome.grant;
@@ -136,7 +140,8 @@ function evaluate(
     });
   }
   if (allowed) return { allow: true, grant: allowed, trace };
-  return { allow: false, code: deny.code, reason: DENY_REASON[deny.code], detail: deny.detail, trace };
+  const { code, detail, policy } = deny;
+  return { allow: false, code, reason: DENY_REASON[code], detail, ...(policy ? { policy } : {}), trace };
 }
 
 function firstFailure(t: PolicyTrace): string {

@@ -115,4 +115,12 @@ export type DenyCode =
 
 export type Decision =
   | { allow: true; grant: Grant; trace: PolicyTrace[] }
-  | { allow: false; code: DenyCode; reason: Reason; detail: string; trace: PolicyTrace[] };
+  | {
+      allow: false;
+      code: DenyCode;
+      reason: Reason;
+      detail: string;
+      /** The policy that admitted the identity but refused the request (its target, scope, …); none: no policy did. */
+      policy?: string;
+      trace: PolicyTrace[];
+    };

@@ -224,6 +224,13 @@ describe("GCP end to end (stock external_account client → broker → IAM Crede
     const allowed = b.audit.at(-1);
     assert.equal(allowed?.decision, "allow");
     assert.equal(allowed?.audience, GCLOUD_AUDIENCE);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /result="allow",provider="github",policy="octo-gcp",target="gcp-deployer"\} 2\n/,
+      "both allowed exchanges so far",
+    );
+    assert.doesNotMatch(metrics, /iam\.googleapis\.com/, "the metric names the target by its own audience");
   });
 
   it("an audience that is not an alias (another pool provider) is refused with invalid_target", async () => {

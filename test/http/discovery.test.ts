@@ -165,6 +165,32 @@ describe("operations endpoints", () => {
     assert.match(text, /wif_broker_policy_reloads_total\{result="ok"\} 1/);
   });
 
+  it("a refused scope or audience is counted under the policy that admitted the identity", async () => {
+    const token = () => b.idp.mint(fixtureClaims("github-actions-branch"));
+    assert.equal((await b.exchange(token(), "https://deploy.acme.internal", { scope: "admin" })).status, 400);
+    assert.equal((await b.exchange(token(), "https://elsewhere.internal")).status, 400);
+    assert.equal(
+      (await b.exchange(b.idp.mint(fixtureClaims("github-actions-branch", { repository_id: "1" })), "x"))
+        .status,
+      400,
+    );
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(
+      text,
+      /wif_broker_exchanges_total\{result="invalid_scope",provider="github",policy="octo-deploy",target="none"\} 1/,
+    );
+    assert.match(
+      text,
+      /wif_broker_exchanges_total\{result="invalid_target",provider="github",policy="octo-deploy",target="none"\} 1/,
+    );
+    // Admitted by no policy: no policy to name.
+    assert.match(
+      text,
+      /wif_broker_exchanges_total\{result="invalid_request",provider="github",policy="none",target="none"\} 1/,
+    );
+    assert.doesNotMatch(text, /admin|elsewhere/, "label values never come from the request");
+  });
+
   it("unknown paths → 404 JSON; other methods on GET endpoints → 405", async () => {
     assert.equal((await fetch(`${b.url}/nope`)).status, 404);
     const res = await fetch(`${b.url}/jwks`, { method: "POST" });

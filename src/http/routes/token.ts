@@ -72,6 +72,10 @@ interface Parsed {
   grant?: GrantType;
 }
 
+const grantedAudience = (o: ExchangeOutcome) =>
+  o.decision?.allow ? o.decision.grant.target.audience : undefined;
+const refusingPolicy = (o: ExchangeOutcome) => (o.decision?.allow === false ? o.decision.policy : undefined);
+
 /** POST /token: parse → exchange → respond, then audit and count the outcome (every exit path). */
 export function tokenRoute(deps: AppDeps) {
   return async (c: Context<AppEnv>) => {
@@ -121,12 +125,11 @@ export function tokenRoute(deps: AppDeps) {
     deps.metrics.exchanges.inc({
       result,
       provider: outcome.provider?.name ?? "none",
-      policy: event.policy ?? "none",
+      // Also on a refusal after admission (invalid_scope, invalid_target, …): the policy that admitted the identity.
+      // Policy names come from the config, so the label stays bounded.
+      policy: event.policy ?? refusingPolicy(outcome) ?? "none",
       // The target's own audience, also when the client named it by an alias: label values come from the config.
-      target:
-        event.decision === "allow" && outcome.decision?.allow
-          ? outcome.decision.grant.target.audience
-          : "none",
+      target: event.decision === "allow" ? (grantedAudience(outcome) ?? event.audience ?? "none") : "none",
     });
     deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
     return response;
