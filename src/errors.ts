@@ -32,6 +32,11 @@ export interface BrokerErrorOptions {
   detail?: string;
   /** Seconds, for 429/503. */
   retryAfter?: number;
+  /**
+   * The value of the client's own request that was refused (its audience, or its scopes), which the description
+   * names; never a claim or a token.
+   */
+  refused?: string;
   cause?: unknown;
 }
 
@@ -40,6 +45,7 @@ export class BrokerError extends Error {
   readonly reason: Reason;
   readonly detail: string | undefined;
   readonly retryAfter: number | undefined;
+  readonly refused: string | undefined;
 
   constructor(kind: ErrorKind, opts: BrokerErrorOptions) {
     super(`${kind}: ${opts.reason}`, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -48,6 +54,7 @@ export class BrokerError extends Error {
     this.reason = opts.reason;
     this.detail = opts.detail;
     this.retryAfter = opts.retryAfter;
+    this.refused = opts.refused;
   }
 }
 

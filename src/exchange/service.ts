@@ -114,7 +114,11 @@ export class ExchangeService implements Exchanger {
     );
     learned.decision = decision;
     if (!decision.allow)
-      throw new BrokerError(DENY_KIND[decision.code], { reason: decision.reason, detail: decision.detail });
+      throw new BrokerError(DENY_KIND[decision.code], {
+        reason: decision.reason,
+        detail: decision.detail,
+        ...(decision.refusedScopes?.length ? { refused: decision.refusedScopes.join(" ") } : {}),
+      });
     const { grant } = decision;
 
     if (

@@ -24,6 +24,31 @@ const DESCRIPTION: Record<ErrorKind, string> = {
   server_error: "the broker failed to process the request",
 };
 
+/** What the client asked for, as parsed: a refused audience or scope is named from here when the error does not. */
+export interface RequestedTarget {
+  audience: string;
+  scopes: readonly string[] | null;
+}
+
+/** Descriptions that name the refused value of the client's own request (RFC 6749 §5.2 error_description). */
+const NAMING: Partial<Record<ErrorKind, (quoted: string) => string>> = {
+  invalid_target: (target) => `the identity may not obtain a token for the target ${target}`,
+  invalid_scope: (scope) => `scope ${scope} is not allowed for this target`,
+};
+
+/** A request value quoted for a description: control and format characters dropped, at most 100 characters. */
+export function quoteRequested(value: string): string {
+  const chars = [...value.replace(/[\p{Cc}\p{Cf}]/gu, "")];
+  return JSON.stringify(chars.length > 100 ? `${chars.slice(0, 100).join("")}…` : chars.join(""));
+}
+
+function refusedValue(e: BrokerError, requested: RequestedTarget | undefined): string | undefined {
+  if (e.refused !== undefined) return e.refused;
+  if (e.kind === "invalid_target") return requested?.audience;
+  if (e.kind === "invalid_scope") return requested?.scopes?.join(" ");
+  return undefined;
+}
+
 /** CONTRACT §2's grant table: the same bad token is reported per the grant's own RFC. */
 function badTokenCode(grant: GrantType | undefined): Pick<WireError, "status" | "error"> {
   // RFC 7523 §3.1: an invalid assertion grant → invalid_grant.
@@ -59,12 +84,17 @@ export function toWireError(
   grant: GrantType | undefined,
   requestId: string,
   verbose: boolean,
+  requested?: RequestedTarget,
 ): WireError {
   const e = err instanceof BrokerError ? err : new BrokerError("server_error", { reason: "internal" });
-  const detail = verbose && e.detail ? `: ${e.detail}` : "";
+  const refused = refusedValue(e, requested);
+  const name = NAMING[e.kind];
+  const base = name && refused ? name(quoteRequested(refused)) : DESCRIPTION[e.kind];
+  // Said once: a detail that repeats the description adds nothing.
+  const detail = verbose && e.detail && !base.includes(e.detail) ? `: ${e.detail}` : "";
   const wire: WireError = {
     ...code(e.kind, grant),
-    description: `${DESCRIPTION[e.kind]}${detail} (request id ${requestId})`,
+    description: `${base}${detail} (request id ${requestId})`,
   };
   if (e.kind === "rate_limited" || e.kind === "unavailable") wire.retryAfter = e.retryAfter ?? 1;
   return wire;

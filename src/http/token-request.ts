@@ -108,6 +108,7 @@ function target(form: Form): string {
       throw new BrokerError("invalid_target", {
         reason: "request.invalid_resource",
         detail: "resource is not an absolute URI",
+        refused: r,
       });
     }
   }
@@ -128,10 +129,12 @@ function scopes(form: Form): string[] | null {
   const raw = form.one("scope");
   if (raw === undefined) return null;
   const list = raw.split(" ").filter((s) => s !== "");
-  if (!list.every((s) => SCOPE_TOKEN.test(s))) {
+  const malformed = list.filter((s) => !SCOPE_TOKEN.test(s));
+  if (malformed.length > 0) {
     throw new BrokerError("invalid_scope", {
       reason: "request.malformed_scope",
       detail: "scope is malformed",
+      refused: malformed.join(" "),
     });
   }
   return list.length === 0 ? null : [...new Set(list)];

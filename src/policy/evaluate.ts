@@ -93,12 +93,13 @@ function evaluate(
 ): Decision {
   const trace: PolicyTrace[] = [];
   let allowed: Grant | undefined;
-  let deny: { code: DenyCode; detail: string; policy?: string } = {
+  let deny: { code: DenyCode; detail: string; policy?: string; refusedScopes?: string[] } = {
     code: "no_policy",
     detail: "no policy admits this identity",
   };
-  const denyWith = (code: DenyCode, detail: string, policy: string) => {
-    if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code]) deny = { code, detail, policy };
+  const denyWith = (code: DenyCode, detail: string, policy: string, refusedScopes?: string[]) => {
+    if (DENY_PRIORITY[code] > DENY_PRIORITY[deny.code])
+      deny = { code, detail, policy, ...(refusedScopes ? { refusedScopes } : {}) };
   };
   if (exhaustive && candidates.length === 0) deny.detail = "no policies are loaded";
 
@@ -117,7 +118,7 @@ function evaluate(
     );
     t.checks.push(...delegation.checks);
     if (!delegation.ok) {
-      denyWith("actor", `${policy.name}: ${firstFailure(t)}`, policy.name);
+      denyWith("actor", firstFailure(t), policy.name);
       continue;
     }
     const outcome = grantFor(policy, who, req, limits, delegation.act);
@@ -127,6 +128,7 @@ function evaluate(
         outcome.code,
         `${policy.name}: ${outcome.checks.at(-1)?.message ?? outcome.code}`,
         policy.name,
+        outcome.refusedScopes,
       );
       continue;
     }
@@ -140,8 +142,8 @@ function evaluate(
     });
   }
   if (allowed) return { allow: true, grant: allowed, trace };
-  const { code, detail, policy } = deny;
-  return { allow: false, code, reason: DENY_REASON[code], detail, ...(policy ? { policy } : {}), trace };
+  const { code, ...refusal } = deny;
+  return { allow: false, code, reason: DENY_REASON[code], ...refusal, trace };
 }
 
 function firstFailure(t: PolicyTrace): string {
@@ -199,7 +201,7 @@ function checkIdentity(
 
 type GrantOutcome =
   | { grant: Grant; checks: CheckResult[] }
-  | { grant?: undefined; code: DenyCode; checks: CheckResult[] };
+  | { grant?: undefined; code: DenyCode; checks: CheckResult[]; refusedScopes?: string[] };
 
 /** Target, scopes, lifetime and templates of an admitting policy. */
 function grantFor(
@@ -225,7 +227,11 @@ function grantFor(
     ? txnScopes(target, req.scopes, who.claims.scope)
     : resolveScopes(target, req.scopes);
   if (typeof scopes === "string")
-    return { code: "invalid_scope", checks: [...checks, fail("scope", scopes)] };
+    return {
+      code: "invalid_scope",
+      checks: [...checks, fail("scope", scopes)],
+      refusedScopes: refusedScopes(target, req.scopes ?? []),
+    };
   checks.push(ok("scope"));
   // RFC 9449: a target that only takes sender-constrained tokens.
   if (target.requireDpop) {
@@ -277,6 +283,12 @@ function resolveScopes(target: CompiledTarget, requested: readonly string[] | nu
     return "this target takes no scopes";
   const extra = requested.filter((s) => !target.allowedScopes.has(s));
   return extra.length === 0 ? [...new Set(requested)] : "a requested scope is not allowed for this target";
+}
+
+/** The requested scopes a refusal names: those outside the target's scopes, or all of them when none is. */
+function refusedScopes(target: CompiledTarget, requested: readonly string[]): string[] {
+  const outside = requested.filter((s) => !target.allowedScopes.has(s));
+  return outside.length > 0 ? outside : [...requested];
 }
 
 /**

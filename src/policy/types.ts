@@ -122,5 +122,7 @@ export type Decision =
       detail: string;
       /** The policy that admitted the identity but refused the request (its target, scope, …); none: no policy did. */
       policy?: string;
+      /** invalid_scope: the requested scopes refused (the client's own request, never a claim). */
+      refusedScopes?: string[];
       trace: PolicyTrace[];
     };

@@ -105,7 +105,7 @@ export function tokenRoute(deps: AppDeps) {
         deps.logger.error({ err: outcome.error, request_id: requestId }, "token request failed");
       if (outcome.error instanceof BrokerError && outcome.error.kind === "use_dpop_nonce")
         await offerNonce(c, deps);
-      const wire = toWireError(outcome.error, grant, requestId, deps.verboseErrors);
+      const wire = toWireError(outcome.error, grant, requestId, deps.verboseErrors, request);
       status = wire.status;
       result = wire.error;
       if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
