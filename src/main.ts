@@ -4,7 +4,8 @@ import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import { type AuditSink, streamAuditSink } from "./audit/event.ts";
 import type { Config } from "./config/schema.ts";
-import { ExchangeService } from "./exchange/service.ts";
+import { type ExchangeDeps, ExchangeService } from "./exchange/service.ts";
+import { tracedExchangeDeps } from "./exchange/traced-deps.ts";
 import { createClientIpResolver } from "./http/client-ip.ts";
 import type { AppEnv } from "./http/deps.ts";
 import type { PlaygroundAssets } from "./http/routes/playground.ts";
@@ -20,6 +21,8 @@ import { createLogger, type Logger } from "./observability/log.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { redact } from "./observability/sanitize.ts";
 import { throttledWarn } from "./observability/throttled-log.ts";
+import { tracingSettings } from "./observability/tracing-env.ts";
+import type { TracingSdk } from "./observability/tracing-sdk.ts";
 import { DEFAULT_TTL_SECONDS } from "./policy/evaluate.ts";
 import { formatProblem } from "./policy/parse.ts";
 import { brokerJwtRevoker } from "./revocation/broker-jwt.ts";
@@ -82,6 +85,9 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     logger.warn({}, "GOOGLE_SDK_NODE_LOGGING is set: cleared, because it would log minted access tokens");
     delete process.env.GOOGLE_SDK_NODE_LOGGING;
   }
+  // CONTRACT §14: the standard OTEL_* environment turns tracing on; without it no SDK module is loaded.
+  const tracingWanted = tracingSettings(process.env);
+  if ("problem" in tracingWanted) throw new StartupError(`cannot set up tracing: ${tracingWanted.problem}`);
   const metrics = createMetrics();
   const playgroundAssets = config.playground.enabled
     ? (options.playgroundAssets ?? readPlaygroundAssets())
@@ -140,15 +146,21 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     logger.warn({}, "KMS signing key not available yet: not ready, retrying in the background");
   // A failure from here on (a missing kubeconfig, a port in use) must not leave Redis or watchers holding the process.
   let databases: DatabaseTargets | undefined;
+  let tracing: TracingSdk | undefined;
   const abandon = async () => {
     policies.close();
     keys.close();
     await databases?.close();
     await store.close();
+    await tracing?.shutdown();
   };
   let providers: Awaited<ReturnType<typeof createProviders>>;
   let minters: Awaited<ReturnType<typeof createMinters>>;
   try {
+    if (tracingWanted.enabled) {
+      const { startTracingSdk } = await import("./observability/tracing-sdk.ts");
+      tracing = await startTracingSdk(tracingWanted.protocol, { logger, clock });
+    }
     providers = await createProviders(config, {
       clock,
       metrics,
@@ -191,7 +203,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     nonces: config.dpop.nonce ? new DpopNonces(store.replay, clock) : undefined,
   });
   const verifier = new IdentityVerifier({ providers, clock, clockSkew: config.limits.clockSkew });
-  const exchange = new ExchangeService({
+  const exchangeDeps: ExchangeDeps = {
     verifier,
     policies: policies.current,
     minters,
@@ -201,7 +213,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
     dpop,
     brokerIssuer: config.issuer,
     denyList,
-  });
+  };
+  const exchange = new ExchangeService(tracing ? tracedExchangeDeps(exchangeDeps) : exchangeDeps);
 
   let shuttingDown = false;
   const readiness = createReadiness({
@@ -280,6 +293,8 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
       await closeGracefully(server);
       await databases?.close();
       await store.close();
+      // Last: every request's spans have ended; the buffered ones are exported before the process exits.
+      await tracing?.shutdown();
     },
   };
 }

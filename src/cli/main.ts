@@ -1,15 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
+import { packageVersion } from "../util/package-version.ts";
 import { CliError, type Command, describeFailure } from "./shared.ts";
 import { helpFor, wantsHelp } from "./usage.ts";
-
-/** package.json sits two levels up from src/cli/main.ts and from dist/cli/main.js alike. */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version?: unknown;
-  };
-  return String(pkg.version);
-}
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Lazy: `exchange` runs as an AWS credential_process on every refresh and must not load the server or SDKs.
@@ -23,7 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "--version") {
-    process.stdout.write(`wif-broker ${version()}\n`);
+    process.stdout.write(`wif-broker ${packageVersion()}\n`);
     return 0;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {

@@ -3,9 +3,10 @@ import type { DpopProof, DpopVerifier } from "../identity/dpop.ts";
 import type { Verification, VerifiedIdentity } from "../identity/types.ts";
 import type { IssuedToken, Minter } from "../mint/types.ts";
 import { TOKEN_TYPE } from "../mint/types.ts";
+import { ATTR, tracedSync } from "../observability/tracing.ts";
 import { type DecisionLimits, decide } from "../policy/evaluate.ts";
 import type { PolicySet } from "../policy/policy-set.ts";
-import type { Grant, TargetKind } from "../policy/types.ts";
+import type { Decision, Grant, TargetKind } from "../policy/types.ts";
 import type { ActorReason } from "../reasons.ts";
 import type { DenyList } from "../revocation/deny-list.ts";
 import type { Store } from "../store/types.ts";
@@ -23,7 +24,7 @@ export interface ExchangeDeps {
   /** The current policy set; swapped whole on reload, so one request sees one set. */
   policies: () => PolicySet;
   minters: ReadonlyMap<TargetKind, Minter>;
-  store: Store;
+  store: Pick<Store, "replay" | "rateLimiter">;
   limits: DecisionLimits;
   clock: Clock;
   /** RFC 9449 proof checks; absent → a DPoP header is refused. */
@@ -57,6 +58,21 @@ const DENY_KIND = {
   token_type: "invalid_request",
   dpop_required: "invalid_dpop_proof",
 } as const;
+
+/** The decide span: allow or deny, the admitting policy, and a refusal's reason code (never a claim value). */
+const decisionSpan = (d: Decision) => ({
+  attributes: d.allow
+    ? { [ATTR.result]: "allow", [ATTR.policy]: d.grant.policy }
+    : { [ATTR.result]: "deny", [ATTR.reason]: d.reason, [ATTR.policy]: d.policy },
+});
+
+const decideInSpan: typeof decide = (policies, identity, request, limits) =>
+  tracedSync(
+    "decide",
+    { [ATTR.provider]: identity.provider },
+    () => decide(policies, identity, request, limits),
+    decisionSpan,
+  );
 
 /** verify → decide → (rate limit, replay) → mint. Pure orchestration; every failure is an outcome, not a throw. */
 export class ExchangeService implements Exchanger {
@@ -97,7 +113,7 @@ export class ExchangeService implements Exchanger {
     if (actor) learned.actor = actor;
 
     learned.decidedAt = this.#d.clock();
-    const decision = decide(
+    const decision = decideInSpan(
       this.#d.policies(),
       identity,
       {

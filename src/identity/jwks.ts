@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { BrokerError, badToken } from "../errors.ts";
 import { keyFitsAlgorithm } from "../jose/jwa.ts";
 import { publicJwkProblem } from "../jose/jwk-validate.ts";
+import { ATTR, tracedCall } from "../observability/tracing.ts";
 import type { Clock } from "../util/clock.ts";
 import { FetchError, type FetchLimits, fetchJson } from "./fetch.ts";
 
@@ -191,9 +192,11 @@ export class ProviderKeySource {
     return this.#refresh().catch(() => undefined);
   }
 
-  /** Single-flight: concurrent callers share one fetch. */
+  /** Single-flight: concurrent callers share one fetch (one client span in the trace of the request that started it). */
   #refresh(): Promise<void> {
-    this.#inflight ??= this.#fetchKeys().finally(() => {
+    this.#inflight ??= tracedCall("jwks fetch", { [ATTR.provider]: this.#o.name }, () =>
+      this.#fetchKeys(),
+    ).finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
@@ -221,7 +224,8 @@ export class ProviderKeySource {
       this.#lastAttemptFailedAt = this.#o.clock();
       this.#lastError = e instanceof FetchError ? e.message : "fetch failed";
       this.#o.onFetch?.("error");
-      throw e;
+      // Callers only wait for the fetch (the failure is in status()); the span records this reason code.
+      throw new BrokerError("unavailable", { reason: "jwks.unavailable", cause: e });
     }
   }
 

@@ -4,6 +4,7 @@ import { BrokerError } from "../../errors.ts";
 import type { ExchangeOutcome } from "../../exchange/outcome.ts";
 import type { GrantType, TokenRequest } from "../../exchange/request.ts";
 import type { IssuedToken } from "../../mint/types.ts";
+import { ATTR, type RequestSpan, tracedRequest } from "../../observability/tracing.ts";
 import type { AppDeps, AppEnv } from "../deps.ts";
 import { Form, isFormContentType, readBodyCapped } from "../form.ts";
 import { requestHeader, socketAddress } from "../node-request.ts";
@@ -76,9 +77,15 @@ const grantedAudience = (o: ExchangeOutcome) =>
   o.decision?.allow ? o.decision.grant.target.audience : undefined;
 const refusingPolicy = (o: ExchangeOutcome) => (o.decision?.allow === false ? o.decision.policy : undefined);
 
-/** POST /token: parse → exchange → respond, then audit and count the outcome (every exit path). */
+/** The /token span's attributes before the request is read (OpenTelemetry HTTP server semantic conventions). */
+const TOKEN_SPAN = { [ATTR.httpMethod]: "POST", [ATTR.httpRoute]: "/token" } as const;
+
+/**
+ * POST /token: parse → exchange → respond, then audit and count the outcome (every exit path). Each request is one
+ * trace when tracing is on (CONTRACT §14), continuing the caller's W3C `traceparent`.
+ */
 export function tokenRoute(deps: AppDeps) {
-  return async (c: Context<AppEnv>) => {
+  const handle = async (c: Context<AppEnv>, span: RequestSpan) => {
     const started = performance.now();
     const requestId = c.get("requestId");
     const sourceIp = deps.clientIp(socketAddress(c), requestHeader(c, "x-forwarded-for"));
@@ -132,6 +139,23 @@ export function tokenRoute(deps: AppDeps) {
       target: event.decision === "allow" ? (grantedAudience(outcome) ?? event.audience ?? "none") : "none",
     });
     deps.metrics.exchangeSeconds.observe({ result }, (performance.now() - started) / 1000);
+    span.finish({
+      attributes: {
+        [ATTR.httpStatus]: status,
+        [ATTR.result]: result,
+        [ATTR.provider]: outcome.provider?.name,
+        [ATTR.policy]: event.policy ?? refusingPolicy(outcome),
+        [ATTR.targetKind]: event.target_kind,
+      },
+      ...(outcome.ok ? {} : { error: outcome.error }),
+    });
     return response;
   };
+  return (c: Context<AppEnv>) =>
+    tracedRequest(
+      "POST /token",
+      (name) => requestHeader(c, name),
+      TOKEN_SPAN,
+      (span) => handle(c, span),
+    );
 }
