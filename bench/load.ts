@@ -1,4 +1,8 @@
-/** One load run against /token: wrk (1 thread) when installed, else autocannon; each body is sent once in order. */
+/**
+ * One load run against /token: wrk (1 thread) when installed, else autocannon; each body is sent once in order.
+ * With `o.dpop`, request i also carries the DPoP header `o.dpop[i]` (single-use proofs, made before the run), the
+ * bodies are cycled, and "repeats" counts how often the proofs ran out.
+ */
 import { execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,11 +50,14 @@ function parseWrk(out: string): Figures {
 export async function load(
   url: string,
   bodies: string[],
-  o: { connections: number; seconds: number; dir: string },
+  o: { connections: number; seconds: number; dir: string; dpop?: readonly string[] },
 ): Promise<Figures> {
   if (hasWrk) {
-    const file = join(o.dir, `bodies-${Math.random().toString(36).slice(2)}.txt`);
+    const name = Math.random().toString(36).slice(2);
+    const file = join(o.dir, `bodies-${name}.txt`);
     writeFileSync(file, bodies.join("\n"));
+    const proofs = join(o.dir, `dpop-${name}.txt`);
+    if (o.dpop) writeFileSync(proofs, o.dpop.join("\n"));
     const out = await new Promise<string>((resolve, reject) => {
       const p = spawn("wrk", [
         "-t1",
@@ -62,6 +69,7 @@ export async function load(
         url,
         "--",
         file,
+        ...(o.dpop ? [proofs] : []),
       ]);
       let text = "";
       p.stdout.on("data", (d) => {
@@ -82,6 +90,16 @@ export async function load(
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
         setupRequest: (req) => {
+          const { dpop } = o;
+          if (dpop) {
+            if (i === dpop.length) {
+              i = 0;
+              repeats++;
+            }
+            const proof = dpop[i];
+            const body = bodies[i++ % bodies.length];
+            return { ...req, body, headers: { ...req.headers, ...(proof ? { dpop: proof } : {}) } };
+          }
           if (i === bodies.length) {
             i = 0;
             repeats++;

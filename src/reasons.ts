@@ -68,10 +68,11 @@ export const REASONS = {
   "dpop.jti": "the proof's jti is missing or too long",
   "dpop.iat": "the proof's iat is missing or outside ±60 s",
   "dpop.htm": "the proof's htm is not the request method",
-  "dpop.htu": "the proof's htu is not the token endpoint",
+  "dpop.htu": "the proof's htu is not the endpoint it was sent to",
+  "dpop.ath": "the proof's ath is not the hash of the access token it came with (RFC 9449 §4.3 check 12)",
   "dpop.nonce": "the proof lacks the server's current nonce (use_dpop_nonce)",
   "dpop.replayed": "the proof's jti was already used (on any instance)",
-  "dpop.key_mismatch": "the subject token is bound (cnf.jkt) to another key than the proof's",
+  "dpop.key_mismatch": "the subject or access token is bound (cnf.jkt) to another key than the proof's",
 
   "policy.no_match": "no policy admits the identity",
   "policy.template_claim_missing": "a grant template names a claim the token lacks",

@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { describe, it } from "node:test";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { BrokerError } from "../../src/errors.ts";
-import { DpopVerifier } from "../../src/identity/dpop.ts";
+import { accessTokenHash, DpopVerifier } from "../../src/identity/dpop.ts";
 import { DpopNonces } from "../../src/identity/dpop-nonce.ts";
 import { createMemoryStore } from "../../src/store/index.ts";
 
@@ -154,5 +154,77 @@ describe("DPoP proofs (RFC 9449 §4.3)", () => {
     const nonce = await a.current();
     assert.equal(await b.isValid(nonce), true);
     assert.equal(await b.isValid("other"), false);
+  });
+});
+
+describe("DPoP proofs with an access token at /introspect (RFC 9449 §4.3 check 12, §7.1)", () => {
+  const INTROSPECT = "https://broker.example.com/introspect";
+  const TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJycyJ9.c2ln";
+  const store = createMemoryStore();
+  const v = new DpopVerifier({
+    tokenEndpoint: ENDPOINT,
+    introspectionEndpoint: INTROSPECT,
+    algorithms: ALGS,
+    clock: Date.now,
+    replay: store.replay,
+  });
+  const use = (c: { jkt: string }, o: { accessToken?: string; boundJkt?: string } = {}) => ({
+    method: "POST",
+    accessToken: o.accessToken ?? TOKEN,
+    boundJkt: o.boundJkt ?? c.jkt,
+  });
+
+  it("accepts a proof for /introspect whose ath is the token's hash and whose key the token is bound to", async () => {
+    const c = await client();
+    const proof = await v.verifyWithAccessToken(
+      await c.proof({ claims: { htu: INTROSPECT, ath: accessTokenHash(TOKEN) } }),
+      use(c),
+    );
+    assert.equal(proof.jkt, c.jkt);
+    // RFC 9449 §4.2: ath is base64url(SHA-256(ASCII(token))), the RFC's own example.
+    assert.equal(
+      accessTokenHash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+      "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo",
+    );
+  });
+
+  const refusals: Array<
+    [string, string, (c: Awaited<ReturnType<typeof client>>) => Promise<[string, object]>]
+  > = [
+    ["no ath", "dpop.ath", async (c) => [await c.proof({ claims: { htu: INTROSPECT } }), {}]],
+    [
+      "the ath of another token",
+      "dpop.ath",
+      async (c) => [await c.proof({ claims: { htu: INTROSPECT, ath: accessTokenHash(`${TOKEN}x`) } }), {}],
+    ],
+    [
+      "a proof for the token endpoint",
+      "dpop.htu",
+      async (c) => [await c.proof({ claims: { ath: accessTokenHash(TOKEN) } }), {}],
+    ],
+    [
+      "a token bound to another key",
+      "dpop.key_mismatch",
+      async (c) => [
+        await c.proof({ claims: { htu: INTROSPECT, ath: accessTokenHash(TOKEN) } }),
+        { boundJkt: (await client()).jkt },
+      ],
+    ],
+  ];
+  for (const [name, reason, make] of refusals) {
+    it(`refuses ${name}`, async () => {
+      const c = await client();
+      const [proof, o] = await make(c);
+      await refused(v.verifyWithAccessToken(proof, use(c, o)), reason);
+    });
+  }
+
+  it("a proof for /introspect is refused at the token endpoint, and a verifier without the endpoint has no such use", async () => {
+    const c = await client();
+    await refused(
+      v.verify(await c.proof({ claims: { htu: INTROSPECT, ath: accessTokenHash(TOKEN) } }), "POST"),
+      "dpop.htu",
+    );
+    assert.throws(() => verifier().verifyWithAccessToken("x", use(c)), TypeError);
   });
 });
