@@ -20687,6 +20687,52 @@ function awsDocument(text) {
   return doc;
 }
 
+// src/cli/exchange/formats/database-document.ts
+function databaseDocument(issuedTokenType, text) {
+  if (issuedTokenType !== TOKEN_TYPE.databaseCredentials) {
+    throw new CliError(
+      `exchange: this format needs database credentials; the broker issued ${sanitize(issuedTokenType, [])}`,
+      EXIT.refused
+    );
+  }
+  let doc;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    doc = void 0;
+  }
+  if (!isRecord(doc) || doc.Version !== 1 || doc.Engine !== "postgres" && doc.Engine !== "mysql" || !["Host", "Database", "Username", "Password", "Expiration"].every((k) => typeof doc[k] === "string") || !Number.isInteger(doc.Port)) {
+    throw new CliError(
+      "exchange: the broker's database credentials are not a credentials document",
+      EXIT.refused
+    );
+  }
+  return doc;
+}
+function databaseEnvVariables(format, d) {
+  const engine = format === "pg-env" ? "postgres" : "mysql";
+  if (d.Engine !== engine) {
+    throw new CliError(
+      `exchange: --format ${format} needs ${engine} credentials; the broker issued ${d.Engine}`,
+      EXIT.refused
+    );
+  }
+  const vars = format === "pg-env" ? [
+    ["PGHOST", d.Host],
+    ["PGPORT", String(d.Port)],
+    ["PGDATABASE", d.Database],
+    ["PGUSER", d.Username],
+    ["PGPASSWORD", d.Password]
+  ] : [
+    ["MYSQL_HOST", d.Host],
+    ["MYSQL_TCP_PORT", String(d.Port)],
+    ["MYSQL_DATABASE", d.Database],
+    ["MYSQL_USER", d.Username],
+    ["MYSQL_PWD", d.Password]
+  ];
+  return vars;
+}
+
 // src/cli/exchange/formats/env-lines.ts
 function envVariables(issued) {
   if (issued.issuedTokenType === TOKEN_TYPE.awsCredentials) {
@@ -20754,7 +20800,7 @@ async function postTokenExchange(http2, p, subjectToken, secrets) {
 }
 
 // action/src/credential-outputs.ts
-function credentialOutputs(issued) {
+function credentialOutputs(issued, database) {
   const outputs = {
     "access-token": issued.accessToken,
     "issued-token-type": issued.issuedTokenType,
@@ -20763,9 +20809,14 @@ function credentialOutputs(issued) {
   if (issued.expiresIn !== void 0) outputs["expires-in"] = String(issued.expiresIn);
   if (issued.scope !== void 0) outputs.scope = issued.scope;
   const secrets = [issued.accessToken];
-  const env = Object.fromEntries(
-    envVariables(issued).filter((v) => v[1] !== void 0)
-  );
+  let env;
+  if (database) {
+    const doc = databaseDocument(issued.issuedTokenType, issued.accessToken);
+    env = Object.fromEntries(databaseEnvVariables(database, doc));
+    secrets.push(doc.Password);
+  } else {
+    env = Object.fromEntries(envVariables(issued).filter((v) => v[1] !== void 0));
+  }
   if (issued.issuedTokenType === TOKEN_TYPE.awsCredentials) {
     const doc = awsDocument(issued.accessToken);
     outputs["aws-access-key-id"] = doc.AccessKeyId;
@@ -20778,7 +20829,7 @@ function credentialOutputs(issued) {
 }
 
 // action/src/run.ts
-var ACTION_FORMATS = ["env", "outputs"];
+var ACTION_FORMATS = ["env", "outputs", "pg-env", "mysql-env"];
 var TIMEOUT_MS = 3e4;
 var ActionInputError = class extends Error {
   name = "ActionInputError";
@@ -20814,12 +20865,14 @@ async function runAction(core) {
     idToken,
     [idToken]
   );
-  const { outputs, env, secrets } = credentialOutputs(issued);
+  const database = format === "pg-env" || format === "mysql-env" ? format : void 0;
+  const { outputs, env, secrets } = credentialOutputs(issued, database);
   for (const secret of secrets) core.setSecret(secret);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
-  if (format === "env") for (const [name, value] of Object.entries(env)) core.exportVariable(name, value);
+  const exporting = format !== "outputs";
+  if (exporting) for (const [name, value] of Object.entries(env)) core.exportVariable(name, value);
   core.info(
-    `wif-broker: ${issued.issuedTokenType} for ${audience}` + (issued.expiresIn === void 0 ? "" : `, expires in ${issued.expiresIn}s`) + (format === "env" ? `; exported ${Object.keys(env).join(", ")}` : "")
+    `wif-broker: ${issued.issuedTokenType} for ${audience}` + (issued.expiresIn === void 0 ? "" : `, expires in ${issued.expiresIn}s`) + (exporting ? `; exported ${Object.keys(env).join(", ")}` : "")
   );
 }
 var isActionFormat = (f) => ACTION_FORMATS.includes(f);

@@ -1,5 +1,10 @@
 import type { Issued } from "../../src/cli/exchange/broker-response.ts";
 import { awsDocument } from "../../src/cli/exchange/formats/aws-document.ts";
+import {
+  type DatabaseEnvFormat,
+  databaseDocument,
+  databaseEnvVariables,
+} from "../../src/cli/exchange/formats/database-document.ts";
 import { envVariables } from "../../src/cli/exchange/formats/env-lines.ts";
 import { TOKEN_TYPE } from "../../src/mint/types.ts";
 
@@ -13,9 +18,10 @@ export interface CredentialOutputs {
 /**
  * Outputs for every credential (`access-token`, `issued-token-type`, `token-type`, `expires-in`, `scope`), plus
  * `aws-*` for AWS credentials. The environment is what the usual client reads, the names of
- * `wif-broker exchange --format env`: AWS_* for the AWS CLI and SDKs, WIF_* otherwise.
+ * `wif-broker exchange --format env`: AWS_* for the AWS CLI and SDKs, WIF_* otherwise; with `database` (the
+ * `pg-env` / `mysql-env` formats) the libpq PG* or the MYSQL_* variables of database credentials instead.
  */
-export function credentialOutputs(issued: Issued): CredentialOutputs {
+export function credentialOutputs(issued: Issued, database?: DatabaseEnvFormat): CredentialOutputs {
   const outputs: Record<string, string> = {
     "access-token": issued.accessToken,
     "issued-token-type": issued.issuedTokenType,
@@ -24,9 +30,14 @@ export function credentialOutputs(issued: Issued): CredentialOutputs {
   if (issued.expiresIn !== undefined) outputs["expires-in"] = String(issued.expiresIn);
   if (issued.scope !== undefined) outputs.scope = issued.scope;
   const secrets = [issued.accessToken];
-  const env = Object.fromEntries(
-    envVariables(issued).filter((v): v is [string, string] => v[1] !== undefined),
-  );
+  let env: Record<string, string>;
+  if (database) {
+    const doc = databaseDocument(issued.issuedTokenType, issued.accessToken);
+    env = Object.fromEntries(databaseEnvVariables(database, doc));
+    secrets.push(doc.Password);
+  } else {
+    env = Object.fromEntries(envVariables(issued).filter((v): v is [string, string] => v[1] !== undefined));
+  }
   if (issued.issuedTokenType === TOKEN_TYPE.awsCredentials) {
     const doc = awsDocument(issued.accessToken);
     outputs["aws-access-key-id"] = doc.AccessKeyId;

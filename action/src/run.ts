@@ -14,8 +14,11 @@ export interface ActionRuntime {
   info(message: string): void;
 }
 
-/** `format` input: `env` exports the credential to later steps' environment too; `outputs` only sets outputs. */
-const ACTION_FORMATS = ["env", "outputs"] as const;
+/**
+ * `format` input: `env` exports the credential to later steps' environment too; `pg-env` / `mysql-env` export
+ * database credentials as PG* / MYSQL_* variables; `outputs` only sets outputs.
+ */
+const ACTION_FORMATS = ["env", "outputs", "pg-env", "mysql-env"] as const;
 type ActionFormat = (typeof ACTION_FORMATS)[number];
 
 const TIMEOUT_MS = 30_000;
@@ -62,14 +65,16 @@ export async function runAction(core: ActionRuntime): Promise<void> {
     [idToken],
   );
 
-  const { outputs, env, secrets } = credentialOutputs(issued);
+  const database = format === "pg-env" || format === "mysql-env" ? format : undefined;
+  const { outputs, env, secrets } = credentialOutputs(issued, database);
   for (const secret of secrets) core.setSecret(secret);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
-  if (format === "env") for (const [name, value] of Object.entries(env)) core.exportVariable(name, value);
+  const exporting = format !== "outputs";
+  if (exporting) for (const [name, value] of Object.entries(env)) core.exportVariable(name, value);
   core.info(
     `wif-broker: ${issued.issuedTokenType} for ${audience}` +
       (issued.expiresIn === undefined ? "" : `, expires in ${issued.expiresIn}s`) +
-      (format === "env" ? `; exported ${Object.keys(env).join(", ")}` : ""),
+      (exporting ? `; exported ${Object.keys(env).join(", ")}` : ""),
   );
 }
 

@@ -14,10 +14,16 @@ import { ACTION_BUNDLE } from "../../action/build.ts";
 import { type FakeActionsOidc, startFakeActionsOidc } from "../fakes/github-actions-oidc.ts";
 import { type FakeSts, startFakeSts } from "../fakes/sts-server.ts";
 import { BROKER_ISSUER, startTestBroker, type TestBroker } from "../helpers/broker.ts";
+import {
+  createMysqlTestDatabase,
+  createPgTestDatabase,
+  type MysqlTestDatabase,
+  type PgTestDatabase,
+} from "../helpers/databases.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/deploy";
-const POLICIES = `
+const policies = (pg: PgTestDatabase, my: MysqlTestDatabase) => `
 apiVersion: wif-broker/v1
 kind: TrustPolicy
 metadata: { name: octo-deploy }
@@ -30,6 +36,10 @@ spec:
         scopes: [deploy:read, deploy:write]
       - audience: aws-prod-deploy
         aws: { roleArn: "${ROLE}" }
+      - audience: ledger
+        postgres: { connection: ledger, roles: [${pg.readonlyRole}], ttl: 10m }
+      - audience: shop
+        mysql: { connection: shop, grants: ["SELECT ON ${my.database}.items"], ttl: 10m }
 `;
 
 interface ActionRun {
@@ -51,17 +61,32 @@ describe("GitHub Action (action/dist/index.js under a simulated runner)", () => 
   let b: TestBroker;
   let sts: FakeSts;
   let oidc: FakeActionsOidc;
+  let pgDb: PgTestDatabase;
+  let myDb: MysqlTestDatabase;
 
   before(async () => {
     sts = await startFakeSts();
+    pgDb = await createPgTestDatabase();
+    myDb = await createMysqlTestDatabase();
     b = await startTestBroker({
-      policies: POLICIES,
-      config: { targets: { aws: { region: "us-east-1", endpoint: sts.url } } },
+      policies: policies(pgDb, myDb),
+      config: {
+        targets: {
+          aws: { region: "us-east-1", endpoint: sts.url },
+          postgres: { connections: [{ name: "ledger", url: pgDb.url, passwordFile: pgDb.passwordFile }] },
+          mysql: {
+            connections: [
+              { name: "shop", url: myDb.url, passwordFile: myDb.passwordFile, leaseSchema: myDb.leaseSchema },
+            ],
+          },
+        },
+      },
     });
     oidc = await startFakeActionsOidc(b.idp, fixtureClaims("github-actions-branch"));
   });
   after(async () => {
-    await Promise.all([b.close(), sts.close(), oidc.close()]);
+    await Promise.all([b?.close(), sts?.close(), oidc?.close()]);
+    await Promise.all([pgDb?.drop(), myDb?.drop()]);
   });
 
   function runAction(
@@ -177,6 +202,64 @@ describe("GitHub Action (action/dist/index.js under a simulated runner)", () => 
     assertMasked(r.stdout, [r.env.WIF_ACCESS_TOKEN ?? ""]);
   });
 
+  it("pg-env: PG* exported for later steps, the password masked; PostgreSQL admits the lease login", async () => {
+    const r = await runAction({ "broker-url": b.url, audience: "ledger", format: "pg-env" });
+    assert.equal(r.code, 0, r.stdout);
+    const doc = JSON.parse(r.outputs["access-token"] ?? "{}") as Record<string, string | number>;
+    assert.deepEqual(r.env, {
+      PGHOST: doc.Host,
+      PGPORT: String(doc.Port),
+      PGDATABASE: doc.Database,
+      PGUSER: doc.Username,
+      PGPASSWORD: doc.Password,
+    });
+    assert.equal(r.outputs["issued-token-type"], "urn:wif-broker:token-type:database-credentials");
+    assertMasked(r.stdout, [String(doc.Password), r.outputs["access-token"] ?? ""]);
+    const c = await pgDb.connectAs(String(doc.Username), String(doc.Password));
+    try {
+      const { rows } = await c.query("SELECT current_user AS u, current_database() AS d");
+      assert.deepEqual(rows, [{ u: doc.Username, d: doc.Database }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("mysql-env: MYSQL_* exported, the password masked; MariaDB admits the lease login with it", async () => {
+    const r = await runAction({ "broker-url": b.url, audience: "shop", format: "mysql-env" });
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(Object.keys(r.env), [
+      "MYSQL_HOST",
+      "MYSQL_TCP_PORT",
+      "MYSQL_DATABASE",
+      "MYSQL_USER",
+      "MYSQL_PWD",
+    ]);
+    assert.equal(r.env.MYSQL_DATABASE, myDb.database);
+    assertMasked(r.stdout, [r.env.MYSQL_PWD ?? ""]);
+    const c = await myDb.connectAs(r.env.MYSQL_USER ?? "", r.env.MYSQL_PWD ?? "");
+    try {
+      const [rows] = await c.query("SELECT COUNT(*) AS n FROM items");
+      assert.deepEqual(rows, [{ n: 2 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("pg-env for MySQL credentials (or a broker JWT) fails in one line and exports nothing", async () => {
+    for (const [audience, issued] of [
+      ["shop", /needs postgres credentials; the broker issued mysql/],
+      ["https://deploy.acme.internal", /needs database credentials/],
+    ] as const) {
+      const r = await runAction({ "broker-url": b.url, audience, format: "pg-env" });
+      assert.equal(r.code, 1);
+      const errors = r.stdout.split("\n").filter((l) => l.startsWith("::error::"));
+      assert.equal(errors.length, 1, r.stdout);
+      assert.match(errors[0] ?? "", issued);
+      assert.deepEqual(r.env, {});
+      assert.deepEqual(r.outputs, {});
+    }
+  });
+
   it("refused by the broker: fails with the broker's error in one ::error:: line, nothing set", async () => {
     const r = await runAction({ "broker-url": b.url, audience: "https://elsewhere.example" });
     assert.equal(r.code, 1);
@@ -206,6 +289,6 @@ describe("GitHub Action (action/dist/index.js under a simulated runner)", () => 
     assert.match(missing.stdout, /^::error::Input required and not supplied: audience$/m);
     const format = await runAction({ "broker-url": b.url, audience: "aws-prod-deploy", format: "yaml" });
     assert.equal(format.code, 1);
-    assert.match(format.stdout, /^::error::format must be one of env, outputs$/m);
+    assert.match(format.stdout, /^::error::format must be one of env, outputs, pg-env, mysql-env$/m);
   });
 });

@@ -50,7 +50,19 @@ export function databaseDocument(issuedTokenType: string, text: string): Databas
  * (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) and the mysql client (MYSQL_HOST, MYSQL_TCP_PORT,
  * MYSQL_DATABASE, MYSQL_USER, MYSQL_PWD) read.
  */
-export function databaseEnvLines(format: "pg-env" | "mysql-env", d: DatabaseDocument): string {
+export function databaseEnvLines(format: DatabaseEnvFormat, d: DatabaseDocument): string {
+  return databaseEnvVariables(format, d)
+    .map(([name, value]) => `export ${name}=${shellQuote(value)}\n`)
+    .join("");
+}
+
+export type DatabaseEnvFormat = "pg-env" | "mysql-env";
+
+/** The variables of `pg-env` / `mysql-env`, for the shell lines above and the GitHub Action's exportVariable. */
+export function databaseEnvVariables(
+  format: DatabaseEnvFormat,
+  d: DatabaseDocument,
+): Array<[string, string]> {
   const engine = format === "pg-env" ? "postgres" : "mysql";
   if (d.Engine !== engine) {
     throw new CliError(
@@ -74,7 +86,7 @@ export function databaseEnvLines(format: "pg-env" | "mysql-env", d: DatabaseDocu
           ["MYSQL_USER", d.Username],
           ["MYSQL_PWD", d.Password],
         ];
-  return vars.map(([name, value]) => `export ${name}=${shellQuote(value)}\n`).join("");
+  return vars;
 }
 
 /** CONTRACT §6 `--format uri`: one percent-encoded `postgres://user:pass@host:port/db` (or `mysql://…`) line. */
