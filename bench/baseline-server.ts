@@ -64,3 +64,4 @@ server.listen(Number(port ?? 0), "127.0.0.1", () => {
   const { port: bound } = server.address() as { port: number };
   process.stderr.write(`ready ${bound}\n`);
 });
+process.once("SIGTERM", () => process.exit(0));

@@ -1,6 +1,7 @@
 import { type Handler, Hono } from "hono";
 import { boundedAuditSink } from "./audit/bounded.ts";
 import type { AppDeps, AppEnv } from "./http/deps.ts";
+import { baseResponseHeaders, json } from "./http/respond.ts";
 import { jwksRoute, oauthMetadataRoute, openidConfigurationRoute } from "./http/routes/discovery.ts";
 import { introspectRoute } from "./http/routes/introspect.ts";
 import { healthzRoute, metricsRoute, readyzRoute } from "./http/routes/operations.ts";
@@ -17,14 +18,7 @@ export function createApp(given: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const requestId = deps.newRequestId();
     c.set("requestId", requestId);
-    // Set before the handler runs, so Hono merges them into the response it creates (no response rebuild).
-    c.header("X-Request-Id", requestId);
-    // CONTRACT §2 / RFC 6749 §5.1: responses carrying tokens or errors are never cached.
-    c.header("Cache-Control", "no-store");
-    c.header("Pragma", "no-cache");
-    c.header("X-Content-Type-Options", "nosniff");
-    // During shutdown, keep-alive clients are told to reconnect (to another instance) after this response.
-    if (deps.shuttingDown()) c.header("Connection", "close");
+    c.set("responseHeaders", baseResponseHeaders(requestId, deps.shuttingDown()));
     await next();
   });
 
@@ -32,13 +26,14 @@ export function createApp(given: AppDeps): Hono<AppEnv> {
     if (method === "GET") app.get(path, handler);
     else app.post(path, handler);
     app.all(path, (c) => {
-      c.header("Allow", method === "GET" ? "GET, HEAD" : "POST");
-      return c.json(
+      return json(
+        c,
         {
           error: "invalid_request",
           error_description: `method not allowed (request id ${c.get("requestId")})`,
         },
         405,
+        { Allow: method === "GET" ? "GET, HEAD" : "POST" },
       );
     });
   };
@@ -60,7 +55,8 @@ export function createApp(given: AppDeps): Hono<AppEnv> {
   }
 
   app.notFound((c) =>
-    c.json(
+    json(
+      c,
       { error: "not_found", error_description: `no such endpoint (request id ${c.get("requestId")})` },
       404,
     ),
@@ -68,7 +64,8 @@ export function createApp(given: AppDeps): Hono<AppEnv> {
   // The one error boundary: a generic 500, never a stack trace or an upstream message.
   app.onError((err, c) => {
     deps.logger.error({ err, request_id: c.get("requestId") }, "unhandled error");
-    return c.json(
+    return json(
+      c,
       { error: "server_error", error_description: `internal error (request id ${c.get("requestId")})` },
       500,
     );

@@ -78,6 +78,8 @@ export interface LeaseAuditFields {
 
 export interface AuditSink {
   write(event: AuditEvent): void;
+  /** The event with its JSON line (no newline) already serialised (audit/bounded.ts): text sinks write it as is. */
+  writeLine?(event: AuditEvent, line: string): void;
 }
 
 /**
@@ -92,10 +94,12 @@ export function streamAuditSink(stream: NodeJS.WritableStream = process.stdout):
     pending = [];
     stream.write(lines.join(""));
   };
+  const writeLine = (line: string) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(`${line}\n`);
+  };
   return {
-    write(event) {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push(`${JSON.stringify(event)}\n`);
-    },
+    write: (event) => writeLine(JSON.stringify(event)),
+    writeLine: (_event, line) => writeLine(line),
   };
 }

@@ -72,4 +72,10 @@ export interface DpopSettings {
   readonly nonces: Pick<DpopNonces, "current"> | undefined;
 }
 
-export type AppEnv = { Variables: { requestId: string } };
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    /** Set by the app's first middleware; every response carries them (http/respond.ts). */
+    responseHeaders: Record<string, string>;
+  };
+};

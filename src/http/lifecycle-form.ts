@@ -5,6 +5,7 @@ import type { AppEnv } from "./deps.ts";
 import { Form, isFormContentType, readBodyCapped } from "./form.ts";
 import { requestHeader } from "./node-request.ts";
 import { toWireError } from "./oauth-error.ts";
+import { json } from "./respond.ts";
 
 /** CONTRACT §2: tokens are bounded at 16 KiB wherever they are a parameter. */
 const MAX_TOKEN_PARAMETER = 16 * 1024;
@@ -47,10 +48,11 @@ export function lifecycleError(
 ): { response: Response; status: number; reason: Reason } {
   const requestId = c.get("requestId");
   const wire = toWireError(e, undefined, requestId, verbose);
-  if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
+  const headers: Record<string, string> =
+    wire.retryAfter === undefined ? {} : { "Retry-After": String(wire.retryAfter) };
   return {
     status: wire.status,
     reason: e instanceof BrokerError ? e.reason : "internal",
-    response: c.json({ error: wire.error, error_description: wire.description }, wire.status),
+    response: json(c, { error: wire.error, error_description: wire.description }, wire.status, headers),
   };
 }

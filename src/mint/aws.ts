@@ -202,7 +202,7 @@ function signWebIdentityToken(
     };
   }
   if (call.sourceIdentity !== undefined) claims[AWS_SOURCE_IDENTITY_CLAIM] = call.sourceIdentity;
-  return signer.sign(claims, "JWT", signal);
+  return signer.sign(claims, "JWT", { signal });
 }
 
 function toIssuedToken(c: Credentials | undefined, now: number): { token: IssuedToken; expiresAt: number } {

@@ -21,7 +21,7 @@ export function createJwtMinter(signer: TokenSigner, clock: Clock): Minter {
         const claims = txnTokenClaims(grant, signer.issuer, iat, jti, ctx.transaction);
         return {
           // draft-ietf-oauth-transaction-tokens §9.1: typ txntoken+jwt; §11.4: token_type N_A, no refresh token.
-          accessToken: await signer.sign(claims, "txntoken+jwt", ctx.signal),
+          accessToken: await signer.sign(claims, "txntoken+jwt", ctx),
           issuedTokenType: TOKEN_TYPE.txnToken,
           tokenType: "N_A",
           expiresIn: grant.ttl,
@@ -49,7 +49,7 @@ export function createJwtMinter(signer: TokenSigner, clock: Clock): Minter {
       };
       return {
         // RFC 9068 §2.1: typ "at+jwt" tells resource servers this is an access token, not an ID token.
-        accessToken: await signer.sign(claims, "at+jwt", ctx.signal),
+        accessToken: await signer.sign(claims, "at+jwt", ctx),
         issuedTokenType: TOKEN_TYPE.accessToken,
         // RFC 9449 §5: a DPoP-bound token is of type DPoP.
         tokenType: ctx.confirmation === undefined ? "Bearer" : "DPoP",

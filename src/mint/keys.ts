@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { SigningAlgorithm } from "../config/schema.ts";
 import { keyFitsAlgorithm } from "../jose/jwa.ts";
-import { JwsWriter, NO_DEADLINE } from "../signing/jws.ts";
+import { type Deadline, JwsWriter, NO_REQUEST_DEADLINE } from "../signing/jws.ts";
 import { keyObjectSigner } from "../signing/key-object.ts";
 import { type PublicJwk, publishedJwk } from "../signing/published-key.ts";
 import type { Clock } from "../util/clock.ts";
@@ -66,7 +66,11 @@ export class SigningKeySet implements TokenSigner {
     return this.#jwks;
   }
 
-  sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal = NO_DEADLINE): Promise<string> {
-    return (this.#writers.get(this.active().kid) as JwsWriter).sign(claims, typ, signal);
+  sign(
+    claims: Record<string, unknown>,
+    typ: string,
+    deadline: Deadline = NO_REQUEST_DEADLINE,
+  ): Promise<string> {
+    return (this.#writers.get(this.active().kid) as JwsWriter).sign(claims, typ, deadline);
   }
 }

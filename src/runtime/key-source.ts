@@ -51,7 +51,7 @@ export class KeySource implements BrokerKeys {
 
   /** A TokenSigner that always signs with the currently active key of the current set. */
   signer(): TokenSigner {
-    return { issuer: this.#issuer, sign: (claims, typ, signal) => this.#set.sign(claims, typ, signal) };
+    return { issuer: this.#issuer, sign: (claims, typ, deadline) => this.#set.sign(claims, typ, deadline) };
   }
 
   start = (): Promise<void> => Promise.resolve();

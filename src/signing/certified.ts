@@ -7,7 +7,7 @@ import type { Logger } from "../observability/log.ts";
 import { generatePrivateKey } from "../runtime/signing-keys.ts";
 import type { CertifiedKeyDirectory } from "../store/types.ts";
 import type { Clock } from "../util/clock.ts";
-import { JwsWriter } from "./jws.ts";
+import { type Deadline, JwsWriter } from "./jws.ts";
 import { keyObjectSigner } from "./key-object.ts";
 import type { DelegatedSigning, LoadedKey } from "./key-ring.ts";
 import { type PublicJwk, publicMembers, thumbprintOfJwk } from "./published-key.ts";
@@ -85,20 +85,20 @@ export class CertifiedSigning implements DelegatedSigning {
     refresh.unref();
     this.#timers.push(refresh);
     // Not certified yet (KMS or store down): the first signing request tries again, within its own deadline.
-    await this.#ensure(signal).catch(() => undefined);
+    await this.#ensure({ signal }).catch(() => undefined);
   }
 
-  async sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal): Promise<string> {
-    const key = await this.#ensure(signal);
-    return key.writer.sign(claims, typ, signal);
+  async sign(claims: Record<string, unknown>, typ: string, deadline: Deadline): Promise<string> {
+    const key = await this.#ensure(deadline);
+    return key.writer.sign(claims, typ, deadline);
   }
 
   /** The current key, certifying (and publishing) one first when there is none or it is due for renewal. */
-  async #ensure(signal: AbortSignal): Promise<InstanceKey> {
+  async #ensure(deadline: Deadline): Promise<InstanceKey> {
     const now = this.#o.clock();
     const current = this.#current;
     if (current && now < current.signUntil) return current;
-    this.#certifying ??= this.#certify(signal).finally(() => {
+    this.#certifying ??= this.#certify(deadline.signal).finally(() => {
       this.#certifying = undefined;
     });
     // Renewal failing is not an outage yet: the current key still has half its statement left.
@@ -121,7 +121,7 @@ export class CertifiedSigning implements DelegatedSigning {
       const statement = await kms.writer.sign(
         { iss: this.#o.issuer, sub: kid, jwk: published, iat, nbf: iat, exp },
         STATEMENT_TYP,
-        signal,
+        { signal },
       );
       // Shared before it signs anything, so every instance's /jwks can list it when a token reaches a relying party.
       await this.#o.directory.publish(kid, statement, exp);

@@ -4,7 +4,7 @@ import type { TokenSigner } from "../mint/signer.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Clock } from "../util/clock.ts";
 import type { BrokerKeys, JwksPublisher } from "./broker-keys.ts";
-import { JwsWriter, NO_DEADLINE } from "./jws.ts";
+import { type Deadline, JwsWriter, NO_DEADLINE, NO_REQUEST_DEADLINE } from "./jws.ts";
 import { KmsKeyError } from "./kms-call.ts";
 import { publishedJwk } from "./published-key.ts";
 import type { PublicKeyInfo, Signer } from "./signer.ts";
@@ -22,7 +22,7 @@ export interface RingEntry {
 export interface DelegatedSigning {
   /** Starts once the KMS key that certifies is known; resolves when the first key is in use (or `signal` ends). */
   start(kms: LoadedKey, verifiers: () => readonly LoadedKey[], signal: AbortSignal): Promise<void>;
-  sign(claims: Record<string, unknown>, typ: string, signal: AbortSignal): Promise<string>;
+  sign(claims: Record<string, unknown>, typ: string, deadline: Deadline): Promise<string>;
   jwks(): PublicJwk[];
   /** Brings jwks() up to date with what other instances published (cheap when it is recent). */
   refreshIfStale(): Promise<void>;
@@ -128,23 +128,19 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
   async sign(
     claims: Record<string, unknown>,
     typ: string,
-    signal: AbortSignal = NO_DEADLINE,
+    deadline: Deadline = NO_REQUEST_DEADLINE,
   ): Promise<string> {
     try {
+      const active = this.#active.loaded ?? (await this.#load(this.#active, deadline.signal));
       const token = this.#delegated
-        ? await this.#delegatedSign(claims, typ, signal)
-        : await (await this.#load(this.#active, signal)).writer.sign(claims, typ, signal);
+        ? await this.#delegated.sign(claims, typ, deadline)
+        : await active.writer.sign(claims, typ, deadline);
       this.#lastSign = { ok: true, at: new Date(this.#clock()).toISOString() };
       return token;
     } catch (e) {
       this.#lastSign = { ok: false, at: new Date(this.#clock()).toISOString(), error: describe(e) };
       throw e;
     }
-  }
-
-  async #delegatedSign(claims: Record<string, unknown>, typ: string, signal: AbortSignal): Promise<string> {
-    await this.#load(this.#active, signal);
-    return (this.#delegated as DelegatedSigning).sign(claims, typ, signal);
   }
 
   /**

@@ -1,4 +1,7 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
-/** SHA-256 as hex: how tokens appear in audit events and replay keys (never the token itself). */
-export const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex");
+/**
+ * SHA-256 as hex: how tokens appear in audit events and replay keys (never the token itself). The one-shot
+ * `crypto.hash` (Node ≥ 21.7) skips the Hash object that `createHash().update().digest()` builds per call.
+ */
+export const sha256Hex = (text: string): string => hash("sha256", text, "hex");

@@ -6,7 +6,12 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
-import { boundAuditEvent, CUT_MARK, MAX_AUDIT_LINE_BYTES } from "../../src/audit/bounded.ts";
+import {
+  boundAuditEvent,
+  boundedAuditSink,
+  CUT_MARK,
+  MAX_AUDIT_LINE_BYTES,
+} from "../../src/audit/bounded.ts";
 import type { AuditEvent } from "../../src/audit/event.ts";
 import { createSignature } from "../../src/jose/jwa.ts";
 import { memoryLogger } from "../../src/observability/log.ts";
@@ -16,12 +21,24 @@ import { fixtureClaims } from "../helpers/fixtures.ts";
 
 const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
-/** A real ES256 JWT with a payload of `size` bytes of claims. */
-function jwt(size = 40): string {
-  const input = `${b64({ alg: "ES256", typ: "JWT" })}.${b64({ sub: "x".repeat(size) })}`;
+/**
+ * A real ES256 JWT with a payload of `size` bytes of claims; its header JSON may start with whitespace bytes
+ * (JSON allows them; NBSP 0xA0 is whitespace to the latin1 check), so every spelling of a header's start is tried.
+ */
+function jwt(size = 40, lead: readonly number[] = []): string {
+  const header = Buffer.concat([
+    Buffer.from(lead),
+    Buffer.from(JSON.stringify({ alg: "ES256", typ: "JWT" })),
+  ]);
+  const input = `${header.toString("base64url")}.${b64({ sub: "x".repeat(size) })}`;
   return `${input}.${createSignature("ES256", key, Buffer.from(input)).toString("base64url")}`;
 }
-const jwtArb = fc.integer({ min: 1, max: 3000 }).map(jwt);
+const jwtArb = fc
+  .tuple(
+    fc.integer({ min: 1, max: 3000 }),
+    fc.array(fc.constantFrom(0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0xa0), { maxLength: 3 }),
+  )
+  .map(([size, lead]) => jwt(size, lead));
 
 /** Every field an audit event can have, each with a realistic value. */
 const SAMPLE: Required<AuditEvent> = {
@@ -118,7 +135,17 @@ describe("boundAuditEvent, for every field (property)", () => {
             event[f] = values[i];
           });
           event[fields[0] as string] = `${token} and more`;
-          const text = line(boundAuditEvent(event as unknown as AuditEvent));
+          // What a text sink receives: the line serialised once by the bounded sink, and the event it stands for.
+          const written: string[] = [];
+          boundedAuditSink({
+            write: () => assert.fail("a line sink gets the serialised line"),
+            writeLine: (bounded, l) => {
+              assert.equal(l, JSON.stringify(bounded));
+              written.push(`${l}\n`);
+            },
+          }).write(event as unknown as AuditEvent);
+          const text = written[0] ?? "";
+          assert.equal(text, line(boundAuditEvent(event as unknown as AuditEvent)));
           assert.ok(Buffer.byteLength(text) <= MAX_AUDIT_LINE_BYTES, `${Buffer.byteLength(text)} bytes`);
           assert.ok(!text.includes(token), "the JWT itself never reaches the line");
           assert.ok(!text.includes(token.split(".")[2] ?? "-"), "nor its signature");

@@ -39,7 +39,7 @@ async function signAndVerify(signer: Signer, expectAlg: string) {
   const token = await ring.sign(
     { iss: ISSUER, sub: "s", exp: Math.floor(Date.now() / 1000) + 60 },
     "at+jwt",
-    deadline(),
+    { signal: deadline() },
   );
   const { key } = await signer.publicKey(deadline());
   const { payload, protectedHeader } = await jwtVerify(token, key, { issuer: ISSUER, typ: "at+jwt" });

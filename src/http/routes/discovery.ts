@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { GRANT } from "../../exchange/request.ts";
 import { AWS_SOURCE_IDENTITY_CLAIM, AWS_TAGS_CLAIM } from "../../mint/aws-claims.ts";
 import { RESERVED_CLAIMS } from "../../policy/schema.ts";
-import type { AppDeps } from "../deps.ts";
+import type { AppDeps, AppEnv } from "../deps.ts";
+import { json } from "../respond.ts";
 
 /** RFC 8414 metadata (and the OpenID Provider Metadata cloud IAM reads when it trusts the broker's JWTs). */
 function metadata(deps: AppDeps) {
@@ -32,17 +33,17 @@ function metadata(deps: AppDeps) {
 }
 
 export function oauthMetadataRoute(deps: AppDeps) {
-  return (c: Context) => c.json(metadata(deps));
+  return (c: Context<AppEnv>) => json(c, metadata(deps));
 }
 
 /** OpenID Connect Discovery 1.0 §3: what AWS IAM OIDC providers and GCP workload identity pools read. */
 export function openidConfigurationRoute(deps: AppDeps) {
-  return (c: Context) => {
+  return (c: Context<AppEnv>) => {
     const claims = new Set<string>(RESERVED_CLAIMS);
     for (const name of deps.policies().grantedClaims()) claims.add(name);
     claims.add(AWS_TAGS_CLAIM);
     claims.add(AWS_SOURCE_IDENTITY_CLAIM);
-    return c.json({
+    return json(c, {
       ...metadata(deps),
       id_token_signing_alg_values_supported: [
         ...new Set(
@@ -59,9 +60,9 @@ export function openidConfigurationRoute(deps: AppDeps) {
 }
 
 export function jwksRoute(deps: AppDeps) {
-  return async (c: Context) => {
+  return async (c: Context<AppEnv>) => {
     const keys = deps.keys();
     await keys.refresh?.();
-    return c.json(keys.jwks());
+    return json(c, keys.jwks());
   };
 }

@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv } from "../deps.ts";
 import { readTokenForm } from "../lifecycle-form.ts";
 import { lifecycleRoute } from "../lifecycle-route.ts";
 import { requestHeader } from "../node-request.ts";
+import { json } from "../respond.ts";
 
 /** The scope a resource server's broker JWT needs to call /introspect (CONTRACT §10). */
 export const INTROSPECT_SCOPE = "wif-broker:introspect";
@@ -39,15 +40,16 @@ function challenge(c: Context<AppEnv>, status: 401 | 403, error?: "invalid_token
   const params = [`realm="wif-broker"`];
   if (error) params.push(`error="${error}"`);
   if (error === "insufficient_scope") params.push(`scope="${INTROSPECT_SCOPE}"`);
-  c.header("WWW-Authenticate", `Bearer ${params.join(", ")}`);
   const requestId = c.get("requestId");
   const description =
     status === 403
       ? "the bearer token lacks the wif-broker:introspect scope"
       : "a broker access token for the broker itself is required";
-  return c.json(
+  return json(
+    c,
     { error: error ?? "invalid_token", error_description: `${description} (request id ${requestId})` },
     status,
+    { "WWW-Authenticate": `Bearer ${params.join(", ")}` },
   );
 }
 
@@ -90,9 +92,9 @@ export function introspectRoute(deps: AppDeps) {
     outcome.active = check.ok;
     if (!check.ok) {
       outcome.reason = `introspect.inactive_${check.reason}`;
-      return c.json({ active: false });
+      return json(c, { active: false });
     }
     outcome.token = check.token.claims;
-    return c.json(activeBody(check.token));
+    return json(c, activeBody(check.token));
   });
 }

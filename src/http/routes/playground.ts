@@ -4,6 +4,7 @@ import type { PolicyFile } from "../../policy/parse.ts";
 import type { ProviderFacts } from "../../policy/platforms.ts";
 import { DATA_ELEMENT_ID, jsonForHtml, type PlaygroundData } from "../../web/playground/page-data.ts";
 import type { AppEnv } from "../deps.ts";
+import { respond } from "../respond.ts";
 
 /** The browser bundle of the policy engine and the page's style, built by `npm run build` (esbuild). */
 export interface PlaygroundAssets {
@@ -37,12 +38,15 @@ export const PLAYGROUND_CSP = [
   "base-uri 'none'",
 ].join("; ");
 
-function securityHeaders(c: Context<AppEnv>) {
-  c.header("Content-Security-Policy", PLAYGROUND_CSP);
-  c.header("Referrer-Policy", "no-referrer");
-  c.header("X-Frame-Options", "DENY");
-  c.header("Cross-Origin-Opener-Policy", "same-origin");
-}
+const SECURITY_HEADERS = {
+  "Content-Security-Policy": PLAYGROUND_CSP,
+  "Referrer-Policy": "no-referrer",
+  "X-Frame-Options": "DENY",
+  "Cross-Origin-Opener-Policy": "same-origin",
+};
+
+const asset = (c: Context<AppEnv>, body: string, type: string) =>
+  respond(c, body, 200, { ...SECURITY_HEADERS, "Content-Type": type });
 
 const field = (id: string, label: string, control: string, hint = "") =>
   `<div class="field"><label for="${id}">${label}</label>${hint ? `<p class="hint" id="${id}-hint">${hint}</p>` : ""}${control}</div>`;
@@ -102,22 +106,15 @@ ${field("time", "Time", '<input id="time" type="text" autocomplete="off" spellch
 export function playgroundRoutes(issuer: string, deps: PlaygroundDeps) {
   return {
     page: (c: Context<AppEnv>) => {
-      securityHeaders(c);
       const data: PlaygroundData = {
         issuer,
         providers: deps.providers,
         limits: deps.limits,
         files: deps.policyFiles(),
       };
-      return c.html(page(data));
+      return asset(c, page(data), "text/html; charset=UTF-8");
     },
-    script: (c: Context<AppEnv>) => {
-      securityHeaders(c);
-      return c.body(deps.assets.script, 200, { "Content-Type": "text/javascript; charset=utf-8" });
-    },
-    style: (c: Context<AppEnv>) => {
-      securityHeaders(c);
-      return c.body(deps.assets.style, 200, { "Content-Type": "text/css; charset=utf-8" });
-    },
+    script: (c: Context<AppEnv>) => asset(c, deps.assets.script, "text/javascript; charset=utf-8"),
+    style: (c: Context<AppEnv>) => asset(c, deps.assets.style, "text/css; charset=utf-8"),
   };
 }

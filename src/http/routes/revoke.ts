@@ -2,6 +2,7 @@ import { sha256Hex } from "../../util/hash.ts";
 import type { AppDeps } from "../deps.ts";
 import { readTokenForm } from "../lifecycle-form.ts";
 import { lifecycleRoute } from "../lifecycle-route.ts";
+import { respond } from "../respond.ts";
 
 /**
  * POST /revoke (RFC 7009, CONTRACT §10). No client authentication: presenting the token is the proof. The
@@ -20,6 +21,6 @@ export function revokeRoute(deps: AppDeps) {
       }
     }
     // RFC 7009 §2.2: 200 whether the token was revoked or unknown; the client ignores the body.
-    return c.body(null, 200);
+    return respond(c, null, 200);
   });
 }

@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv } from "../deps.ts";
 import { Form, isFormContentType, readBodyCapped } from "../form.ts";
 import { requestHeader, socketAddress } from "../node-request.ts";
 import { toWireError } from "../oauth-error.ts";
+import { json } from "../respond.ts";
 import { parseGrantType, parseTokenRequest } from "../token-request.ts";
 
 /** The request's deadline signal, created only if a minter calls an upstream (the broker JWT path never does). */
@@ -28,11 +29,11 @@ function deadline(requestId: string, timeoutMs: number, started: number) {
  * RFC 9449 §8: with nonces on, every /token response to a DPoP request names the current nonce (and a
  * use_dpop_nonce error always does). A store outage only leaves the header out.
  */
-async function offerNonce(c: Context<AppEnv>, deps: AppDeps): Promise<void> {
+async function offerNonce(c: Context<AppEnv>, deps: AppDeps, headers: Record<string, string>): Promise<void> {
   const nonces = deps.dpop.nonces;
   if (!nonces || requestHeader(c, "dpop") === undefined) return;
   try {
-    c.header("DPoP-Nonce", await nonces.current());
+    headers["DPoP-Nonce"] = await nonces.current();
   } catch {
     // the response itself says what went wrong, if anything
   }
@@ -102,21 +103,22 @@ export function tokenRoute(deps: AppDeps) {
     let response: Response;
     let status: number;
     let result: string;
+    const headers: Record<string, string> = {};
     if (outcome.ok) {
       status = 200;
       result = "allow";
-      await offerNonce(c, deps);
-      response = c.json(successBody(outcome.issued), 200);
+      await offerNonce(c, deps, headers);
+      response = json(c, successBody(outcome.issued), 200, headers);
     } else {
       if (!(outcome.error instanceof BrokerError))
         deps.logger.error({ err: outcome.error, request_id: requestId }, "token request failed");
       if (outcome.error instanceof BrokerError && outcome.error.kind === "use_dpop_nonce")
-        await offerNonce(c, deps);
+        await offerNonce(c, deps, headers);
       const wire = toWireError(outcome.error, grant, requestId, deps.verboseErrors, request);
       status = wire.status;
       result = wire.error;
-      if (wire.retryAfter !== undefined) c.header("Retry-After", String(wire.retryAfter));
-      response = c.json({ error: wire.error, error_description: wire.description }, wire.status);
+      if (wire.retryAfter !== undefined) headers["Retry-After"] = String(wire.retryAfter);
+      response = json(c, { error: wire.error, error_description: wire.description }, wire.status, headers);
     }
     const event = exchangeAuditEvent({
       requestId,

@@ -53,7 +53,7 @@ export class AppJwt {
     const jwt = await new JwsWriter(this.#signer, "RS256", undefined).sign(
       { iat, exp, iss: this.#appId },
       "JWT",
-      signal,
+      { signal },
     );
     this.#current = { jwt, exp };
     return jwt;
