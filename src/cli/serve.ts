@@ -4,7 +4,7 @@ import { createLogger, syncStderr } from "../observability/log.ts";
 import { parseFlags } from "./shared.ts";
 
 /** Grace period for in-flight requests after SIGTERM (Kubernetes default terminationGracePeriodSeconds is 30). */
-const SHUTDOWN_GRACE_MS = 25_000;
+export const SHUTDOWN_GRACE_MS = 25_000;
 
 export async function runServe(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
