@@ -100,7 +100,7 @@ export const configSchema = z
         maxTtl: lifetimeSchema.default(3600),
         /** Clock skew tolerated on nbf/iat of presented tokens (CONTRACT §2: at most 60 s). */
         clockSkew: durationSchema
-          .refine((s) => s <= 60, { message: "at most 60s (CONTRACT §2)" })
+          .refine((s) => s <= 60, { message: "at most 60s (nbf/iat leeway; exp gets none)" })
           .default(60),
         /** CONTRACT §9: actors in an issued `act` chain, the new one included. */
         maxDelegationDepth: z.number().int().min(1).max(16).default(4),
