@@ -14,7 +14,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { DPOP_IAT_WINDOW_SECONDS } from "../src/identity/dpop.ts";
-import { derToRaw } from "../src/jose/ecdsa-der.ts";
 import { type Figures, load } from "./load.ts";
 import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
 
@@ -58,8 +57,11 @@ function proofMaker() {
       JSON.stringify({ jti: randomUUID(), htm: "POST", htu: "https://broker.example.com/token", iat }),
     ).toString("base64url");
     const input = `${header}.${payload}`;
-    const der = sign("sha256", Buffer.from(input), privateKey as KeyObject);
-    return `${input}.${derToRaw(der, 32).toString("base64url")}`;
+    const signature = sign("sha256", Buffer.from(input), {
+      key: privateKey as KeyObject,
+      dsaEncoding: "ieee-p1363",
+    });
+    return `${input}.${signature.toString("base64url")}`;
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * JOSE carries ECDSA signatures as R || S, each the curve's size (RFC 7518 §3.4); OpenSSL speaks DER. Node can convert
- * (`dsaEncoding: "ieee-p1363"`), but passing an options object instead of a bare KeyObject makes each sign about
- * 45 µs slower, so the conversion happens here. Lengths stay under 128 bytes for P-256/P-384: short-form DER only.
+ * JOSE carries ECDSA signatures as R || S, each the curve's size (RFC 7518 §3.4); KMS APIs answer in DER (AWS KMS
+ * Sign, Cloud KMS asymmetricSign), which signing/kms-algorithms.ts converts here. Keys in memory never need it:
+ * OpenSSL writes R || S itself (`dsaEncoding: "ieee-p1363"`, jose/jwa.ts). Lengths stay under 128 bytes for
+ * P-256/P-384: short-form DER only.
  */
 function derInteger(bytes: Buffer): Buffer {
   let start = 0;
