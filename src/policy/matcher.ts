@@ -23,12 +23,31 @@ const sameLiteral = (expected: Literal, value: unknown): boolean =>
   typeof value === typeof expected && value === expected;
 
 /**
- * RE2 programs are large (~20 KB each) and globs are a token list each, so policies of one set that share a
- * pattern share its compiled form. The set being compiled owns the maps (policy/compile.ts CompileScope): a reload
- * that drops the set drops them.
+ * A `regex` matcher's program. RE2 programs are large (~17 KiB each in re2js) and most policies of a large set are
+ * never a candidate for a request (the index narrows first), so the pattern is compiled at load only to refuse a bad
+ * one, and kept compiled from its first use on. Policies of one set that share a pattern share one program.
+ */
+export class RegexProgram {
+  readonly #source: string;
+  #re: RE2JS | undefined;
+
+  constructor(source: string) {
+    this.#source = source;
+  }
+
+  /** RE2: linear-time, no backreferences or lookaround; `matches` anchors at both ends. */
+  matches(value: string): boolean {
+    this.#re ??= RE2JS.compile(this.#source, RE2JS.DOTALL);
+    return this.#re.matches(value);
+  }
+}
+
+/**
+ * Compiled patterns shared by the policies of one set. The set being compiled owns the maps (policy/compile.ts
+ * CompileScope): a reload that drops the set drops them.
  */
 export interface PatternCache {
-  regexes: Map<string, RE2JS>;
+  regexes: Map<string, RegexProgram>;
   globs: Map<string, GlobMatcher>;
 }
 
@@ -43,19 +62,19 @@ function sharedGlob(source: string, cache: PatternCache): GlobMatcher {
   return glob;
 }
 
-function compilePattern(source: string, what: string, cache: PatternCache): RE2JS {
+function compilePattern(source: string, what: string, cache: PatternCache): RegexProgram {
   const patterns = cache.regexes;
   const cached = patterns.get(source);
   if (cached) return cached;
-  let re: RE2JS;
   try {
-    // RE2: linear-time, no backreferences or lookaround. `matches` anchors at both ends.
-    re = RE2JS.compile(source, RE2JS.DOTALL);
+    // Compiled to refuse what RE2 cannot run (a load error), then dropped until first use.
+    RE2JS.compile(source, RE2JS.DOTALL);
   } catch (e) {
     throw new MatcherError(`invalid ${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  patterns.set(source, re);
-  return re;
+  const program = new RegexProgram(source);
+  patterns.set(source, program);
+  return program;
 }
 
 type LiteralType = "string" | "number" | "boolean";
