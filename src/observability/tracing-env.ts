@@ -7,8 +7,8 @@
  *   `OTEL_TRACES_EXPORTER=otlp` (then the SDK's default endpoint, http://localhost:4318/v1/traces).
  *   `OTEL_SERVICE_NAME` alone does not turn it on: platforms set it for every container.
  * - Off when `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`, whatever else is set.
- * - A setting the broker cannot honour (another exporter, the grpc protocol) is a start-up problem, not a silent
- *   fallback: traces that were asked for would otherwise go nowhere.
+ * - A setting the broker cannot honour (another exporter, the grpc protocol, an endpoint that is not an http(s)
+ *   URL) is a start-up problem, not a silent fallback: traces that were asked for would otherwise go nowhere.
  */
 
 export type OtlpProtocol = "http/protobuf" | "http/json";
@@ -21,6 +21,13 @@ export type TracingSettings =
 type Env = Readonly<Record<string, string | undefined>>;
 
 const PROTOCOLS: readonly string[] = ["http/protobuf", "http/json"] satisfies OtlpProtocol[];
+
+const ENDPOINTS = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"] as const;
+
+function isHttpUrl(text: string): boolean {
+  const url = URL.parse(text);
+  return url !== null && (url.protocol === "http:" || url.protocol === "https:");
+}
 
 const value = (env: Env, name: string): string | undefined => {
   const v = env[name]?.trim();
@@ -37,9 +44,11 @@ export function tracingSettings(env: Env): TracingSettings {
   const unsupported = exporters?.find((e) => e !== "otlp");
   if (unsupported !== undefined)
     return { problem: `OTEL_TRACES_EXPORTER ${unsupported} is not supported (use otlp or none)` };
-  const endpoint =
-    value(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? value(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
-  if (!exporters?.length && endpoint === undefined) return { enabled: false };
+  const endpoints = ENDPOINTS.filter((name) => value(env, name) !== undefined);
+  if (!exporters?.length && endpoints.length === 0) return { enabled: false };
+  // Not echoed: an endpoint URL may carry credentials.
+  const malformed = endpoints.find((name) => !isHttpUrl(value(env, name) as string));
+  if (malformed !== undefined) return { problem: `${malformed} is not an http(s) URL` };
   const protocol =
     value(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ??
     value(env, "OTEL_EXPORTER_OTLP_PROTOCOL") ??

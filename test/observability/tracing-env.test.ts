@@ -60,6 +60,24 @@ describe("tracingSettings: the standard OTEL_* environment decides whether the S
       { problem: "OTEL_TRACES_EXPORTER console is not supported (use otlp or none)" },
     ],
     [
+      "an endpoint that is not a URL is refused, without echoing it",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "user:secret@collector" },
+      { problem: "OTEL_EXPORTER_OTLP_ENDPOINT is not an http(s) URL" },
+    ],
+    [
+      "either endpoint is checked",
+      {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${ENDPOINT}/v1/traces`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://collector",
+      },
+      { problem: "OTEL_EXPORTER_OTLP_ENDPOINT is not an http(s) URL" },
+    ],
+    [
+      "an https endpoint",
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example:4318" },
+      { enabled: true, protocol: "http/protobuf" },
+    ],
+    [
       "a protocol without an endpoint does not turn tracing on",
       { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
       { enabled: false },

@@ -338,6 +338,21 @@ describe("tracing (real OpenTelemetry SDK → loopback OTLP/HTTP receiver)", () 
     assert.ok(!spans.some((s) => s.traceId === unsampled), "parent-based sampling (the SDK default)");
   });
 
+  it("a collector that is down costs no request: the exchange is answered, the failure logged (once)", async () => {
+    const gone = await startOtlpReceiver();
+    await gone.close();
+    let logs: string[] = [];
+    let token = "";
+    await session({ OTEL_EXPORTER_OTLP_ENDPOINT: gone.url }, async (b) => {
+      logs = b.logs;
+      token = b.idp.mint(claimsFor());
+      assert.equal((await postToken(b, token)).status, 200);
+    });
+    const warnings = logs.filter((l) => l.includes("tracing: span export problem"));
+    assert.equal(warnings.length, 1, logs.join("\n"));
+    assert.ok(!logs.some((l) => l.includes(token)));
+  });
+
   it("a tracing setting the broker cannot honour refuses to start, in one line", async () => {
     for (const [env, message] of [
       [
@@ -345,6 +360,10 @@ describe("tracing (real OpenTelemetry SDK → loopback OTLP/HTTP receiver)", () 
         /grpc is not supported/,
       ],
       [{ OTEL_TRACES_EXPORTER: "zipkin" }, /zipkin is not supported/],
+      [
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" },
+        /OTEL_EXPORTER_OTLP_ENDPOINT is not an http\(s\) URL/,
+      ],
     ] as const) {
       await assert.rejects(
         session(env, async () => assert.fail("started")),
