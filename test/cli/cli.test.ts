@@ -114,6 +114,41 @@ describe("wif-broker policy", () => {
     assert.match(r.stdout, /FAIL match\.event_name: exact does not hold/);
   });
 
+  it("explain: a target named by an alias is allowed and shows its own audience; a miss lists the aliases", () => {
+    const dir = tmp();
+    writeFileSync(
+      join(dir, "p.yaml"),
+      POLICY(`{ repository_id: "74" }`).replace(
+        "audience: https://x.internal",
+        'audience: https://x.internal, aliases: ["//iam.googleapis.com/projects/1/providers/x"]',
+      ),
+    );
+    const claimsFile = join(dir, "claims.json");
+    writeFileSync(claimsFile, JSON.stringify(fixtureClaims("github-actions-branch")));
+    const explain = (audience: string) =>
+      runCli([
+        "policy",
+        "explain",
+        "--claims",
+        claimsFile,
+        "--provider",
+        "github",
+        "--audience",
+        audience,
+        "--policies",
+        dir,
+      ]);
+    const hit = explain("//iam.googleapis.com/projects/1/providers/x");
+    assert.equal(hit.code, 0, hit.stdout + hit.stderr);
+    assert.match(hit.stdout, /^ALLOW by p: .*target broker JWT \(audience https:\/\/x\.internal\)/m);
+    const miss = explain("//iam.googleapis.com/projects/1/providers/y");
+    assert.equal(miss.code, 1);
+    assert.match(
+      miss.stdout,
+      /expected https:\/\/x\.internal \(alias \/\/iam\.googleapis\.com\/projects\/1\/providers\/x\)/,
+    );
+  });
+
   it("schema prints the JSON Schema", () => {
     const r = runCli(["policy", "schema"]);
     assert.equal(r.code, 0);
