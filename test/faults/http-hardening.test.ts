@@ -207,7 +207,11 @@ describe("HTTP hardening (real node http server)", { concurrency: true }, () => 
         for (let i = 0; i < 5; i++) {
           const r = await timedFetch(`${t.url}/healthz`);
           assert.equal(r.status, 200);
-          assert.ok(r.ms < 1000, `served in ${r.ms.toFixed(0)} ms beside 20 slow clients`);
+          // Answered while every slow client still holds its socket: nothing waits for them to be dropped.
+          assert.ok(
+            clients.every((c) => c.closedAt === undefined),
+            "served while the 20 slow clients are still connected",
+          );
           await sleep(300);
         }
         await Promise.all(clients.map((c) => c.closed));
@@ -305,7 +309,11 @@ describe("HTTP hardening (real node http server)", { concurrency: true }, () => 
             }),
           });
           assert.equal(r.status, 200);
-          assert.ok(r.ms < 1000, `served in ${r.ms.toFixed(0)} ms beside a trickling body`);
+          // Answered in the middle of the trickle: the slow body holds only its own socket.
+          assert.ok(
+            slow.closedAt === undefined && slow.received === "",
+            "served while the body still trickles",
+          );
         }
         await sleep(100);
       }
