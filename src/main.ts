@@ -197,6 +197,7 @@ export async function startBroker(config: Config, options: BrokerOptions = {}): 
   const base = config.issuer.endsWith("/") ? config.issuer.slice(0, -1) : config.issuer;
   const dpop = new DpopVerifier({
     tokenEndpoint: `${base}/token`,
+    introspectionEndpoint: `${base}/introspect`,
     algorithms: config.dpop.algorithms,
     clock,
     replay: store.replay,

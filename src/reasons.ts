@@ -111,6 +111,8 @@ export const REASONS = {
   "introspect.bearer_expired": "the caller's bearer token has expired",
   "introspect.bearer_not_yet_valid": "the caller's bearer token is not valid yet",
   "introspect.bearer_revoked": "the caller's bearer token was revoked",
+  "introspect.dpop_unbound": "the caller used the DPoP scheme with a token that is not DPoP-bound",
+  "introspect.dpop_no_proof": "the caller used the DPoP scheme without a DPoP proof",
   "introspect.insufficient_scope": "the caller's token lacks the introspection scope",
   "introspect.inactive_malformed": "the token asked about is malformed",
   "introspect.inactive_foreign": "the token asked about was not issued by this broker",

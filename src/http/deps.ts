@@ -1,6 +1,7 @@
 import type { AuditSink } from "../audit/event.ts";
 import type { Exchanger } from "../exchange/outcome.ts";
 import type { BrokerTokenCheck } from "../identity/broker-token.ts";
+import type { AccessTokenUse, DpopProof } from "../identity/dpop.ts";
 import type { DpopNonces } from "../identity/dpop-nonce.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -70,6 +71,8 @@ export interface AppDeps {
 export interface DpopSettings {
   readonly algorithms: readonly string[];
   readonly nonces: Pick<DpopNonces, "current"> | undefined;
+  /** RFC 9449 §7.1 at /introspect: a proof with a DPoP-bound access token; absent → the DPoP scheme is refused. */
+  verifyWithAccessToken?(proof: string, use: AccessTokenUse): Promise<DpopProof>;
 }
 
 export type AppEnv = {

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { DemoIssuer } from "../../src/dev/demo-issuer.ts";
+import { accessTokenHash } from "../../src/identity/dpop.ts";
 import {
   BROKER_ISSUER,
   GITHUB_POLICY,
@@ -18,6 +19,7 @@ import { type RedisServer, startRedisServer } from "../helpers/redis-server.ts";
 const DEPLOY = "https://deploy.acme.internal";
 const BOUND = "https://bound.acme.internal";
 const TOKEN_ENDPOINT = `${BROKER_ISSUER}/token`;
+const INTROSPECT_ENDPOINT = `${BROKER_ISSUER}/introspect`;
 
 const POLICIES = `${GITHUB_POLICY}---
 apiVersion: wif-broker/v1
@@ -165,6 +167,112 @@ describe("DPoP-bound tokens on /token (RFC 9449, CONTRACT §9)", () => {
     }
   });
 
+  describe("/introspect with the DPoP scheme (RFC 9449 §7.1)", () => {
+    /** A DPoP-bound token for the broker (the resource server's own identity, repository 80), and a token to ask about. */
+    async function setUp() {
+      const rs = await dpopClient();
+      const res = await exchange(BROKER_ISSUER, await rs.proof(), "80");
+      const body = await jsonOf(res);
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.token_type, "DPoP");
+      const caller = String(body.access_token);
+      const asked = String((await jsonOf(await exchange(DEPLOY))).access_token);
+      const forIntrospect = (claims: Record<string, unknown> = {}) =>
+        rs.proof({ htu: INTROSPECT_ENDPOINT, ath: accessTokenHash(caller), ...claims });
+      return { rs, caller, asked, forIntrospect };
+    }
+    const introspect = (token: string, headers: Record<string, string>) =>
+      postForm(b.broker, "/introspect", { token }, headers);
+
+    it("accepts a DPoP-bound caller token with a proof by its key for this request (any case of the scheme)", async () => {
+      const { caller, asked, forIntrospect } = await setUp();
+      for (const scheme of ["DPoP", "dpop"]) {
+        const res = await introspect(asked, {
+          authorization: `${scheme} ${caller}`,
+          dpop: await forIntrospect(),
+        });
+        const body = await jsonOf(res);
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.equal(body.active, true);
+        assert.equal(b.audit.at(-1)?.caller_client_id, "rs");
+      }
+    });
+
+    it("refuses a missing proof, a proof for another htu, another key, another token or a replay: 401 invalid_dpop_proof", async () => {
+      const { caller, asked, forIntrospect } = await setUp();
+      const stranger = await dpopClient();
+      const used = await forIntrospect();
+      assert.equal((await introspect(asked, { authorization: `DPoP ${caller}`, dpop: used })).status, 200);
+      const cases: Array<[string, string | undefined, string]> = [
+        ["no proof", undefined, "introspect.dpop_no_proof"],
+        ["a proof for the token endpoint", await forIntrospect({ htu: TOKEN_ENDPOINT }), "dpop.htu"],
+        [
+          "a proof by another key than the token is bound to",
+          await stranger.proof({ htu: INTROSPECT_ENDPOINT, ath: accessTokenHash(caller) }),
+          "dpop.key_mismatch",
+        ],
+        [
+          "a proof for another access token",
+          await forIntrospect({ ath: accessTokenHash(asked) }),
+          "dpop.ath",
+        ],
+        ["a proof without ath", await forIntrospect({ ath: undefined }), "dpop.ath"],
+        ["a replayed proof", used, "dpop.replayed"],
+        ["a proof for GET", await forIntrospect({ htm: "GET" }), "dpop.htm"],
+      ];
+      for (const [name, dpop, reason] of cases) {
+        const res = await introspect(asked, { authorization: `DPoP ${caller}`, ...(dpop ? { dpop } : {}) });
+        const body = await jsonOf(res);
+        assert.equal(res.status, 401, name);
+        assert.equal(body.error, "invalid_dpop_proof", name);
+        assert.equal(
+          res.headers.get("www-authenticate"),
+          'DPoP realm="wif-broker", error="invalid_dpop_proof", algs="ES256 ES384 EdDSA RS256 PS256"',
+          name,
+        );
+        assert.equal(b.audit.at(-1)?.reason, reason, name);
+        assert.equal(b.audit.at(-1)?.active, undefined, `${name}: nothing was introspected`);
+      }
+    });
+
+    it("refuses the DPoP scheme with an unbound token, and the bound token as a bearer: 401 invalid_token", async () => {
+      const { caller, asked, forIntrospect } = await setUp();
+      const unbound = String((await jsonOf(await exchange(BROKER_ISSUER, undefined, "80"))).access_token);
+      const res = await introspect(asked, {
+        authorization: `DPoP ${unbound}`,
+        dpop: await forIntrospect({ ath: accessTokenHash(unbound) }),
+      });
+      assert.equal(res.status, 401);
+      assert.match(
+        res.headers.get("www-authenticate") ?? "",
+        /^DPoP realm="wif-broker", error="invalid_token"/,
+      );
+      assert.equal(b.audit.at(-1)?.reason, "introspect.dpop_unbound");
+      const asBearer = await introspect(asked, {
+        authorization: `Bearer ${caller}`,
+        dpop: await forIntrospect(),
+      });
+      assert.equal(asBearer.status, 401);
+      assert.match(
+        asBearer.headers.get("www-authenticate") ?? "",
+        /^Bearer realm="wif-broker", error="invalid_token"/,
+      );
+    });
+
+    it("a DPoP-bound token for another audience is refused as a caller (401), proof or not", async () => {
+      const rs = await dpopClient();
+      const res = await exchange(DEPLOY, await rs.proof());
+      const token = String((await jsonOf(res)).access_token);
+      const other = await introspect(token, {
+        authorization: `DPoP ${token}`,
+        dpop: await rs.proof({ htu: INTROSPECT_ENDPOINT, ath: accessTokenHash(token) }),
+      });
+      // Its audience is not the broker: refused before the scope is looked at.
+      assert.equal(other.status, 401);
+      assert.equal(b.audit.at(-1)?.reason, "introspect.bearer_not_for_broker");
+    });
+  });
+
   it("discovery lists dpop_signing_alg_values_supported and the lifecycle endpoints", async () => {
     const meta = await jsonOf(
       await b.broker.app.request("http://broker.test/.well-known/oauth-authorization-server"),
@@ -178,7 +286,7 @@ describe("DPoP-bound tokens on /token (RFC 9449, CONTRACT §9)", () => {
 describe("DPoP server nonces (RFC 9449 §8)", () => {
   let b: TestBroker;
   before(async () => {
-    b = await startTestBroker({ policies: GITHUB_POLICY, config: { dpop: { nonce: true } } });
+    b = await startTestBroker({ policies: POLICIES, config: { dpop: { nonce: true } } });
   });
   after(() => b.close());
 
@@ -198,6 +306,45 @@ describe("DPoP server nonces (RFC 9449 §8)", () => {
     const second = await postForm(b.broker, "/token", params, { dpop: await c.proof({ nonce }) });
     assert.equal(second.status, 200, JSON.stringify(await second.clone().json()));
     assert.ok(second.headers.get("dpop-nonce"));
+  });
+  it("/introspect with the DPoP scheme: no nonce → 401 use_dpop_nonce with DPoP-Nonce (§9); with it → 200", async () => {
+    const c = await dpopClient();
+    const params = (repositoryId: string, audience: string) => ({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: b.idp.mint(fixtureClaims("github-actions-branch", { repository_id: repositoryId })),
+      subject_token_type: JWT_TYPE,
+      audience,
+    });
+    const first = await postForm(b.broker, "/token", params("80", BROKER_ISSUER), { dpop: await c.proof() });
+    const nonce = first.headers.get("dpop-nonce") ?? "";
+    const bound = await postForm(b.broker, "/token", params("80", BROKER_ISSUER), {
+      dpop: await c.proof({ nonce }),
+    });
+    const caller = String((await jsonOf(bound)).access_token);
+    const proof = (claims: Record<string, unknown>) =>
+      c.proof({ htu: INTROSPECT_ENDPOINT, ath: accessTokenHash(caller), ...claims });
+    const without = await postForm(
+      b.broker,
+      "/introspect",
+      { token: caller },
+      { authorization: `DPoP ${caller}`, dpop: await proof({}) },
+    );
+    assert.equal(without.status, 401);
+    assert.equal((await jsonOf(without)).error, "use_dpop_nonce");
+    assert.match(
+      without.headers.get("www-authenticate") ?? "",
+      /^DPoP realm="wif-broker", error="use_dpop_nonce"/,
+    );
+    const fresh = without.headers.get("dpop-nonce");
+    assert.ok(fresh);
+    const withNonce = await postForm(
+      b.broker,
+      "/introspect",
+      { token: caller },
+      { authorization: `DPoP ${caller}`, dpop: await proof({ nonce: fresh }) },
+    );
+    assert.equal(withNonce.status, 200);
+    assert.equal((await jsonOf(withNonce)).token_type, "DPoP");
   });
 });
 

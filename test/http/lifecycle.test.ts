@@ -95,10 +95,13 @@ describe("POST /introspect and POST /revoke (RFC 7662, RFC 7009, CONTRACT §10)"
     assert.ok(!JSON.stringify(event).includes(token), "the audit line never holds the token");
   });
 
-  it("401 without a bearer, with a challenge and no error code (RFC 6750 §3.1)", async () => {
+  it("401 without a bearer, with a challenge per scheme and no error code (RFC 6750 §3.1, RFC 9449 §7.2)", async () => {
     const res = await introspect(undefined, "x");
     assert.equal(res.status, 401);
-    assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="wif-broker"');
+    assert.equal(
+      res.headers.get("www-authenticate"),
+      'Bearer realm="wif-broker", DPoP realm="wif-broker", algs="ES256 ES384 EdDSA RS256 PS256"',
+    );
     assert.equal((await jsonOf(res)).error, "invalid_token");
   });
 
