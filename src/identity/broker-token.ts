@@ -28,7 +28,11 @@ const isNumber = (v: unknown): v is number => typeof v === "number" && Number.is
 
 type Jwks = ReturnType<JwksPublisher["jwks"]>;
 
-/** Public keys of one published key set by kid, derived once per set (a set is replaced whole when keys change). */
+/**
+ * Public keys of one published key set by kid, imported once per set: a publisher returns the same set object until
+ * its keys change (JwksPublisher), so this is a cache per key-set version that a rotation invalidates by replacing
+ * the set; an old set and its KeyObjects go with the last reference to it.
+ */
 const publicKeys = new WeakMap<Jwks, Map<string, { alg: string; key: KeyObject }>>();
 
 function keysOf(set: Jwks): Map<string, { alg: string; key: KeyObject }> {

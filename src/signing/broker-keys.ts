@@ -3,6 +3,10 @@ import type { PublicJwk } from "./published-key.ts";
 
 /** What `/jwks` and the discovery document read. */
 export interface JwksPublisher {
+  /**
+   * The published set: the same object until the keys change (a rotation, a reload, a KMS key loading), a new one
+   * after. Verifiers cache what they derive from a set by its identity (identity/broker-token.ts).
+   */
   jwks(): { keys: PublicJwk[] };
   /** Keys shared by other instances (certified mode): re-read before /jwks answers. */
   refresh?(): Promise<void>;

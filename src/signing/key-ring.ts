@@ -64,7 +64,11 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
   #timer: NodeJS.Timeout | undefined;
   #lastSign: { ok: boolean; at: string; error?: string } | undefined;
   #closed = false;
-  #jwks: { keys: PublicJwk[] } | undefined;
+  /** Bumped whenever a direct key loads: the published set's version, with the certified keys' list. */
+  #loadedVersion = 0;
+  #jwks:
+    | { version: number; certified: readonly PublicJwk[] | undefined; set: { keys: PublicJwk[] } }
+    | undefined;
 
   constructor(
     entries: readonly RingEntry[],
@@ -105,6 +109,7 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
       if (slot.loaded) return slot.loaded;
       const jwk = publishedJwk(info.key, info.alg);
       slot.loaded = { signer: slot.signer, info, jwk, writer: new JwsWriter(slot.signer, info.alg, jwk.kid) };
+      this.#loadedVersion++;
       delete slot.lastError;
       this.#logger.info(
         { key: slot.signer.label, backend: slot.signer.backend, kid: jwk.kid, status: slot.status },
@@ -145,16 +150,17 @@ export class KmsKeyRing implements TokenSigner, BrokerKeys, JwksPublisher {
 
   /**
    * Every loaded direct key (active, next, retired), then the certified keys; a certifying KMS key is not a token
-   * key. The same object until the keys change, so verifiers can cache what they derive from it.
+   * key. The same object until the keys change (a direct key loads, or the certified list is replaced), checked in
+   * O(1) per call, so verifiers can cache what they derive from it (identity/broker-token.ts).
    */
   jwks(): { keys: PublicJwk[] } {
-    const direct = this.#slots.flatMap((s) => (s.loaded && s.mode === "direct" ? [s.loaded.jwk] : []));
-    const keys = [...direct, ...(this.#delegated?.jwks() ?? [])];
+    const certified = this.#delegated?.jwks();
     const cached = this.#jwks;
-    if (cached && cached.keys.length === keys.length && cached.keys.every((k, i) => k === keys[i]))
-      return cached;
-    this.#jwks = { keys };
-    return this.#jwks;
+    if (cached && cached.version === this.#loadedVersion && cached.certified === certified) return cached.set;
+    const direct = this.#slots.flatMap((s) => (s.loaded && s.mode === "direct" ? [s.loaded.jwk] : []));
+    const set = { keys: [...direct, ...(certified ?? [])] };
+    this.#jwks = { version: this.#loadedVersion, certified, set };
+    return set;
   }
 
   refresh = async (): Promise<void> => {

@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { thumbprintInput, thumbprintOf } from "../jose/thumbprint.ts";
 
 /** A public JWK as `/jwks` publishes it: string members only. */
 export type PublicJwk = Record<string, string>;
@@ -19,12 +20,11 @@ export function jwkThumbprint(key: KeyObject): string {
   return thumbprintOfJwk(publicMembers(key));
 }
 
-/** RFC 7638 §3.2: the required members only (RSA: e, kty, n; EC: crv, kty, x, y; OKP: crv, kty, x), sorted. */
+/** RFC 7638 thumbprint of a complete public JWK (as `publicMembers` exports it). */
 export function thumbprintOfJwk(jwk: PublicJwk): string {
-  const required =
-    jwk.kty === "RSA" ? ["e", "kty", "n"] : jwk.kty === "EC" ? ["crv", "kty", "x", "y"] : ["crv", "kty", "x"];
-  const canonical = JSON.stringify(Object.fromEntries(required.map((m) => [m, jwk[m]])));
-  return createHash("sha256").update(canonical).digest("base64url");
+  const input = thumbprintInput(jwk);
+  if (input === undefined) throw new TypeError("the JWK lacks a member its thumbprint needs");
+  return thumbprintOf(input);
 }
 
 /** The `/jwks` entry of a key: kid = RFC 7638 thumbprint unless given, `alg`, `use: sig` (RFC 7517 §4.2, §4.4). */

@@ -10,8 +10,9 @@ import fc from "fast-check";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { BrokerError } from "../../src/errors.ts";
 import { DpopVerifier } from "../../src/identity/dpop.ts";
-import { ProofKeyCache, thumbprintInput, thumbprintOf } from "../../src/identity/dpop-key.ts";
+import { ProofKeyCache } from "../../src/identity/dpop-key.ts";
 import { createSignature } from "../../src/jose/jwa.ts";
+import { thumbprintInput, thumbprintOf } from "../../src/jose/thumbprint.ts";
 import { createMemoryStore } from "../../src/store/index.ts";
 
 const ENDPOINT = "https://broker.example.com/token";
