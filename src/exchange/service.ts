@@ -240,8 +240,12 @@ export class ExchangeService implements Exchanger {
         throw asActor(e.reason as Parameters<typeof asActor>[0], e.detail ?? "invalid");
       throw e;
     }
-    await this.#refuseRevoked(verification.identity, asActor);
-    return verification.identity;
+    const actor = verification.identity;
+    await this.#refuseRevoked(actor, asActor);
+    // draft-ietf-oauth-transaction-tokens §13.12: a Txn-Token authenticates no one, as an actor neither.
+    if (actor.issuer === this.#d.brokerIssuer && typeof actor.claims.txn === "string")
+      throw asActor("jwt.txn_token_as_subject", "a Transaction Token cannot act for a subject");
+    return actor;
   }
 
   async #rateLimit(grant: Grant, identity: VerifiedIdentity): Promise<void> {

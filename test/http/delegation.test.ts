@@ -13,6 +13,7 @@ import {
 } from "../helpers/broker.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 import { decodeJwt, jsonOf, postForm } from "../helpers/in-process.ts";
+import { brokerAsProvider } from "../helpers/self-provider.ts";
 
 const MCP = "https://mcp.acme.internal";
 
@@ -74,22 +75,19 @@ describe("delegation: actor_token, act, may_act, maxDelegationDepth (RFC 8693, C
   before(async () => {
     corp = await DemoIssuer.start();
     cluster = await DemoIssuer.start();
-    let app: TestBroker["broker"]["app"] | undefined;
-    b = await startTestBroker({
-      policies: POLICIES,
-      providers: [
-        { name: "corp", issuer: corp.url, allowInsecureHttp: true },
-        { name: "prod-cluster", issuer: cluster.url, allowInsecureHttp: true },
-        // The broker trusts its own tokens for re-exchange; its JWKS is served by the app itself.
-        { name: "broker", issuer: BROKER_ISSUER, jwksUri: `${BROKER_ISSUER}/jwks`, audiences: [MCP] },
-      ],
-      fetchImpl: async (input, init) => {
-        const url = String(input instanceof Request ? input.url : input);
-        if (url.startsWith(BROKER_ISSUER) && app) return app.request(url.slice(BROKER_ISSUER.length), init);
-        return fetch(input, init);
-      },
-    });
-    app = b.broker.app;
+    // The broker trusts its own tokens for re-exchange.
+    const self = brokerAsProvider([MCP]);
+    b = self.attach(
+      await startTestBroker({
+        policies: POLICIES,
+        providers: [
+          { name: "corp", issuer: corp.url, allowInsecureHttp: true },
+          { name: "prod-cluster", issuer: cluster.url, allowInsecureHttp: true },
+          self.provider,
+        ],
+        fetchImpl: self.fetchImpl,
+      }),
+    );
   });
   after(async () => {
     await b.close();

@@ -10,6 +10,7 @@ import {
   TOKEN_EXCHANGE,
 } from "../helpers/broker.ts";
 import { decodeJwt, jsonOf, postForm } from "../helpers/in-process.ts";
+import { brokerAsProvider } from "../helpers/self-provider.ts";
 
 const TXN = "urn:ietf:params:oauth:token-type:txn_token";
 const DOMAIN = "trust-domain.acme.internal";
@@ -163,5 +164,104 @@ describe("Transaction Tokens (draft-ietf-oauth-transaction-tokens-10, CONTRACT �
     });
     assert.equal(res.status, 400);
     assert.equal(b.audit.at(-1)?.reason, "request.transaction_parameters");
+  });
+});
+
+/**
+ * A Txn-Token presented back (draft-ietf-oauth-transaction-tokens §13.15 "Txn-Token as a subject_token"): the current
+ * draft defines no replacement flow, and §13.12 forbids a Txn-Token as an authentication credential — at the broker
+ * the subject or actor token is what authenticates the requester — so neither is accepted (README deviation 19).
+ */
+describe("a Txn-Token is never exchanged again: no replacement, not as subject, not as actor (§13.12, §13.15)", () => {
+  let b: TestBroker;
+  let gateway: DemoIssuer;
+  before(async () => {
+    gateway = await DemoIssuer.start();
+    const self = brokerAsProvider([DOMAIN]);
+    b = self.attach(
+      await startTestBroker({
+        policies: `${POLICIES}---
+apiVersion: wif-broker/v1
+kind: TrustPolicy
+metadata: { name: replace-txn }
+spec:
+  provider: broker
+  match: { req_wl: api-gateway }
+  actors:
+    - provider: gateway
+      match: { client_id: gw-1 }
+  grant:
+    subject: "{{claims.sub}}"
+    targets:
+      - audience: ${DOMAIN}
+        txnToken: true
+        scopes: [trade.read]
+        defaultScopes: [trade.read]
+      - audience: https://plain.acme.internal
+        scopes: [trade.read]
+`,
+        // The broker trusts its own tokens (a Txn-Token's aud is the trust domain).
+        providers: [{ name: "gateway", issuer: gateway.url, allowInsecureHttp: true }, self.provider],
+        fetchImpl: self.fetchImpl,
+      }),
+    );
+  });
+  after(async () => {
+    await b.close();
+    await gateway.close();
+  });
+
+  const gatewayToken = () =>
+    gateway.mint({
+      sub: "user-7",
+      aud: BROKER_ISSUER,
+      client_id: "gw-1",
+      tenant: "t-9",
+      scope: "trade.read",
+    });
+  async function txnToken(): Promise<string> {
+    const res = await postForm(b.broker, "/token", {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: gatewayToken(),
+      subject_token_type: JWT_TYPE,
+      audience: DOMAIN,
+      requested_token_type: TXN,
+    });
+    const body = await jsonOf(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return String(body.access_token);
+  }
+
+  it("refuses a Txn-Token as subject_token, for a replacement Txn-Token and for an access token", async () => {
+    for (const [audience, requested] of [
+      [DOMAIN, TXN],
+      ["https://plain.acme.internal", undefined],
+    ] as const) {
+      const res = await postForm(b.broker, "/token", {
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: await txnToken(),
+        subject_token_type: JWT_TYPE,
+        audience,
+        ...(requested ? { requested_token_type: requested } : {}),
+      });
+      const body = await jsonOf(res);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(body.error, "invalid_request");
+      assert.equal(b.audit.at(-1)?.reason, "jwt.txn_token_as_subject");
+    }
+  });
+
+  it("refuses a Txn-Token as actor_token", async () => {
+    const res = await postForm(b.broker, "/token", {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: gatewayToken(),
+      subject_token_type: JWT_TYPE,
+      actor_token: await txnToken(),
+      actor_token_type: JWT_TYPE,
+      audience: "https://plain.acme.internal",
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await jsonOf(res)).error, "invalid_request");
+    assert.equal(b.audit.at(-1)?.reason, "actor.jwt.txn_token_as_subject");
   });
 });
