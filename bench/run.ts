@@ -13,7 +13,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { type Figures, hasWrk, load } from "./load.ts";
-import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
+import { BENCH_CLAIMS, benchPolicies, SEMI_SPACE } from "./policies.ts";
 import { freshBodies } from "./tokens.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -32,7 +32,8 @@ interface System {
 }
 
 function child(script: string, args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [join(here, script), ...args], {
+  // Every system runs with the young-generation bound the container image sets (Dockerfile NODE_OPTIONS).
+  const proc = spawn(process.execPath, [SEMI_SPACE, join(here, script), ...args], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   return new Promise((resolve, reject) => {
