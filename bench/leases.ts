@@ -20,7 +20,7 @@ import { LeaseReaper } from "../src/mint/database/reaper.ts";
 import { scramSha256Verifier } from "../src/mint/database/scram.ts";
 import { memoryLogger } from "../src/observability/log.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
-import { createPgTestDatabase } from "../test/helpers/databases.ts";
+import { createPgTestDatabase, PG_SERVER } from "../test/helpers/databases.ts";
 import { BENCH_CLAIMS } from "./policies.ts";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
@@ -103,7 +103,7 @@ spec:
   const conn = config.targets.postgres?.connections[0];
   if (!conn) throw new Error("no connection");
   const leases = await createPostgresDatabase(conn, {
-    password: adminPassword(conn, { host: "127.0.0.1", port: 5432, user: db.admin }),
+    password: adminPassword(conn, { ...PG_SERVER, user: db.admin }),
   });
   const now = Date.now();
   for (let k = 0; k < EXPIRED; k += CONNECTIONS) {

@@ -10,7 +10,9 @@ import { CLI } from "../helpers/cli.ts";
 import {
   createMysqlTestDatabase,
   createPgTestDatabase,
+  MYSQL_SERVER,
   type MysqlTestDatabase,
+  PG_SERVER,
   type PgTestDatabase,
 } from "../helpers/databases.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
@@ -118,14 +120,18 @@ describe("exchange --format pg-env | mysql-env | uri (real PostgreSQL and MariaD
     assert.equal(pgUri.code, 0, pgUri.stderr);
     assert.match(
       pgUri.stdout,
-      /^postgres:\/\/wif_cli_db_[a-z0-9]{12}:[A-Za-z0-9_-]{43}@127\.0\.0\.1:5432\/wif_t_[a-f0-9]+\n$/,
+      new RegExp(
+        `^postgres://wif_cli_db_[a-z0-9]{12}:[A-Za-z0-9_-]{43}@127\\.0\\.0\\.1:${PG_SERVER.port}/wif_t_[a-f0-9]+\n$`,
+      ),
     );
     const psql = sh(`psql '${pgUri.stdout.trim()}' -Atc "SELECT count(*) FROM items"`);
     assert.equal(psql.stdout.trim(), "2", psql.stderr);
     const myUri = await run("shop", "uri");
     assert.match(
       myUri.stdout,
-      /^mysql:\/\/wif_cli_db_[a-z0-9]{12}:[A-Za-z0-9_-]{43}@127\.0\.0\.1:3306\/wif_t_[a-f0-9]+\n$/,
+      new RegExp(
+        `^mysql://wif_cli_db_[a-z0-9]{12}:[A-Za-z0-9_-]{43}@127\\.0\\.0\\.1:${MYSQL_SERVER.port}/wif_t_[a-f0-9]+\n$`,
+      ),
     );
     const u = new URL(myUri.stdout.trim());
     const mysql = sh(

@@ -11,7 +11,9 @@ import { parseMysqlGrant } from "../../src/policy/mysql-grant.ts";
 import {
   createMysqlTestDatabase,
   createPgTestDatabase,
+  MYSQL_SERVER,
   type MysqlTestDatabase,
+  PG_SERVER,
   type PgTestDatabase,
 } from "../helpers/databases.ts";
 
@@ -65,7 +67,7 @@ describe("two reapers on one database never revoke a lease twice", () => {
     const conn = connection("postgres", { name: "ledger", url: pgDb.url, passwordFile: pgDb.passwordFile });
     const open = () =>
       createPostgresDatabase(conn, {
-        password: adminPassword(conn, { host: "127.0.0.1", port: 5432, user: pgDb.admin }),
+        password: adminPassword(conn, { ...PG_SERVER, user: pgDb.admin }),
       });
     const [a, b] = [await open(), await open()];
     try {
@@ -94,7 +96,7 @@ describe("two reapers on one database never revoke a lease twice", () => {
     });
     const open = () =>
       createMysqlDatabase(conn, {
-        password: adminPassword(conn, { host: "127.0.0.1", port: 3306, user: myDb.admin }),
+        password: adminPassword(conn, { ...MYSQL_SERVER, user: myDb.admin }),
       });
     const [a, b] = [await open(), await open()];
     try {

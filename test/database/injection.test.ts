@@ -7,7 +7,7 @@ import type { LeaseDatabase } from "../../src/mint/database/leases.ts";
 import { leaseName, leasePassword } from "../../src/mint/database/names.ts";
 import { createPostgresDatabase } from "../../src/mint/database/postgres.ts";
 import { policySchema } from "../../src/policy/schema.ts";
-import { createPgTestDatabase, type PgTestDatabase, pgRoleExists } from "../helpers/databases.ts";
+import { createPgTestDatabase, PG_SERVER, type PgTestDatabase, pgRoleExists } from "../helpers/databases.ts";
 
 /**
  * Identifier injection through a policy's PostgreSQL role names, against the real server: whatever the string, it
@@ -36,7 +36,7 @@ describe("PostgreSQL role names: injection refused (property-based, real Postgre
     const conn = config.targets.postgres?.connections[0];
     assert.ok(conn);
     leases = await createPostgresDatabase(conn, {
-      password: adminPassword(conn, { host: "127.0.0.1", port: 5432, user: db.admin }),
+      password: adminPassword(conn, { ...PG_SERVER, user: db.admin }),
     });
   });
   after(async () => {

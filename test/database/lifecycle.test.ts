@@ -9,7 +9,13 @@ import pg from "pg";
 import { DemoIssuer } from "../../src/dev/demo-issuer.ts";
 import { BROKER_ISSUER, startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import { startCli } from "../helpers/cli.ts";
-import { createPgTestDatabase, PG_SUPER, type PgTestDatabase, pgRoleExists } from "../helpers/databases.ts";
+import {
+  createPgTestDatabase,
+  PG_SERVER,
+  PG_SUPER,
+  type PgTestDatabase,
+  pgRoleExists,
+} from "../helpers/databases.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 import { type DbCredentials, eventually, policyFor, revoke } from "./database-test-kit.ts";
@@ -86,7 +92,7 @@ describe("database leases: outages, denied requests, several brokers, restarts (
     let proxy: TcpProxy;
     let b: TestBroker;
     before(async () => {
-      proxy = await startTcpProxy(5432);
+      proxy = await startTcpProxy(PG_SERVER.port, PG_SERVER.host);
       const gone = `postgres://${db.admin}@127.0.0.1:${await closedPort()}/${db.database}`;
       b = await startTestBroker({
         idp,

@@ -4,7 +4,12 @@ import { parseConfig } from "../../src/config/load.ts";
 import { adminPassword } from "../../src/mint/database/admin-login.ts";
 import { createMysqlDatabase } from "../../src/mint/database/mysql.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { createMysqlTestDatabase, type MysqlTestDatabase, mysqlUserExists } from "../helpers/databases.ts";
+import {
+  createMysqlTestDatabase,
+  MYSQL_SERVER,
+  type MysqlTestDatabase,
+  mysqlUserExists,
+} from "../helpers/databases.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 import { policyFor } from "./database-test-kit.ts";
@@ -41,7 +46,7 @@ describe("mysql target: outages leave nothing behind (real MariaDB)", () => {
 
   before(async () => {
     db = await createMysqlTestDatabase();
-    proxy = await startTcpProxy(3306);
+    proxy = await startTcpProxy(MYSQL_SERVER.port, MYSQL_SERVER.host);
     b = await startTestBroker({
       policies: policyFor("my-down", [
         {
@@ -121,7 +126,7 @@ describe("mysql target: outages leave nothing behind (real MariaDB)", () => {
     const conn = config.targets.mysql?.connections[0];
     assert.ok(conn);
     const leases = await createMysqlDatabase(conn, {
-      password: adminPassword(conn, { host: "127.0.0.1", port: 3306, user: db.admin }),
+      password: adminPassword(conn, { ...MYSQL_SERVER, user: db.admin }),
     });
     const root = await db.root();
     try {

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
-import { createMysqlTestDatabase, type MysqlTestDatabase, mysqlUserExists } from "../helpers/databases.ts";
+import {
+  createMysqlTestDatabase,
+  MYSQL_SERVER,
+  type MysqlTestDatabase,
+  mysqlUserExists,
+} from "../helpers/databases.ts";
 import { fixtureClaims } from "../helpers/fixtures.ts";
 import { type DbCredentials, eventually, policyFor, revoke } from "./database-test-kit.ts";
 
@@ -56,7 +61,7 @@ describe("mysql target (real MariaDB)", () => {
   it("creates 'name'@'%' that logs in with the password and holds only the granted privileges", async () => {
     const creds = await lease("shop-ro");
     assert.equal(creds.Engine, "mysql");
-    assert.equal(creds.Port, 3306);
+    assert.equal(creds.Port, MYSQL_SERVER.port);
     assert.equal(creds.Database, db.database);
     assert.match(creds.Username, /^wif_my_shop_[a-z0-9]{12}$/);
     assert.ok(creds.Username.length <= 32);

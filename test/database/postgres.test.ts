@@ -4,6 +4,7 @@ import { TOKEN_TYPE } from "../../src/mint/types.ts";
 import { startTestBroker, type TestBroker } from "../helpers/broker.ts";
 import {
   createPgTestDatabase,
+  PG_SERVER,
   type PgTestDatabase,
   pgLeaseRoles,
   pgRoleExists,
@@ -71,7 +72,7 @@ describe("postgres target (real PostgreSQL)", () => {
     ]);
     assert.equal(creds.Engine, "postgres");
     assert.equal(creds.Host, "127.0.0.1");
-    assert.equal(creds.Port, 5432);
+    assert.equal(creds.Port, PG_SERVER.port);
     assert.equal(creds.Database, db.database);
     assert.match(creds.Username, /^wif_pg_ledger_[a-z0-9]{12}$/);
     assert.ok(Buffer.byteLength(creds.Username) <= 63);

@@ -4,14 +4,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
+import { testMysqlUrl, testPostgresUrl } from "./test-services.ts";
 
 /**
- * Each database test gets its own database and admin role on the machine's PostgreSQL (127.0.0.1:5432, superuser
- * postgres) or MariaDB (127.0.0.1:3306, root), created here and dropped by `drop()`, with the privileges the
- * README documents for the admin login — and no more. A missing server fails the test; nothing skips.
+ * Each database test gets its own database and admin role on the PostgreSQL (superuser postgres) and MariaDB (root)
+ * that scripts/test.sh found or started — WIF_TEST_PG_URL / WIF_TEST_MYSQL_URL, by default the machine's own on
+ * 127.0.0.1:5432 and :3306 — created here and dropped by `drop()`, with the privileges the README documents for the
+ * admin login, and no more. A missing server fails the test; nothing skips.
  */
-export const PG_SUPER = "postgres://postgres@127.0.0.1:5432/postgres";
-export const MYSQL_ROOT = { host: "127.0.0.1", port: 3306, user: "root" };
+export const PG_SUPER = testPostgresUrl;
+const pgUrl = new URL(testPostgresUrl);
+/** Where the test PostgreSQL listens (what a connection config names). */
+export const PG_SERVER = { host: pgUrl.hostname, port: Number(pgUrl.port || 5432) };
+const PG_SUPERUSER = decodeURIComponent(pgUrl.username || "postgres");
+const mysqlUrl = new URL(testMysqlUrl);
+/** Where the test MariaDB listens. */
+export const MYSQL_SERVER = { host: mysqlUrl.hostname, port: Number(mysqlUrl.port || 3306) };
+export const MYSQL_ROOT = { ...MYSQL_SERVER, user: decodeURIComponent(mysqlUrl.username || "root") };
+
+/** A PostgreSQL URL on the test server. */
+const pgAt = (user: string, database: string, password?: string) =>
+  `postgres://${encodeURIComponent(user)}${password === undefined ? "" : `:${encodeURIComponent(password)}`}@${PG_SERVER.host}:${PG_SERVER.port}/${database}`;
 
 const suffix = () => randomBytes(5).toString("hex");
 
@@ -52,7 +65,7 @@ export async function createPgTestDatabase(): Promise<PgTestDatabase> {
   } finally {
     await root.end();
   }
-  const su = await pgClient(`postgres://postgres@127.0.0.1:5432/${database}`);
+  const su = await pgClient(pgAt(PG_SUPERUSER, database));
   try {
     await su.query("CREATE TABLE items (id int PRIMARY KEY, name text)");
     await su.query("CREATE TABLE secrets (id int PRIMARY KEY, value text)");
@@ -69,13 +82,10 @@ export async function createPgTestDatabase(): Promise<PgTestDatabase> {
     database,
     admin,
     readonlyRole,
-    url: `postgres://${admin}@127.0.0.1:5432/${database}`,
+    url: pgAt(admin, database),
     passwordFile,
-    superuser: () => pgClient(`postgres://postgres@127.0.0.1:5432/${database}`),
-    connectAs: (user, password) =>
-      pgClient(
-        `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:5432/${database}`,
-      ),
+    superuser: () => pgClient(pgAt(PG_SUPERUSER, database)),
+    connectAs: (user, password) => pgClient(pgAt(user, database, password)),
     async drop() {
       const r = await pgClient(PG_SUPER);
       try {
@@ -163,11 +173,10 @@ export async function createMysqlTestDatabase(): Promise<MysqlTestDatabase> {
     database,
     admin,
     leaseSchema,
-    url: `mysql://${admin}@127.0.0.1:3306/${database}`,
+    url: `mysql://${encodeURIComponent(admin)}@${MYSQL_SERVER.host}:${MYSQL_SERVER.port}/${database}`,
     passwordFile,
     root: () => mysql.createConnection(MYSQL_ROOT),
-    connectAs: (user, password) =>
-      mysql.createConnection({ host: "127.0.0.1", port: 3306, user, password, database }),
+    connectAs: (user, password) => mysql.createConnection({ ...MYSQL_SERVER, user, password, database }),
     async drop() {
       const r = await mysql.createConnection(MYSQL_ROOT);
       try {
