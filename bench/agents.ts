@@ -7,7 +7,6 @@
  * be what is measured) with an iat that stays inside the broker's ±60 s window for the whole run. Prints figures
  * and the ratio to the plain exchange (target ≥ 0.8×); asserts nothing.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, type KeyObject, randomUUID, sign } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,13 +15,13 @@ import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { DPOP_IAT_WINDOW_SECONDS } from "../src/identity/dpop.ts";
 import { type Figures, load } from "./load.ts";
 import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
+import { startServer } from "./servers.ts";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 /** Proofs per DPoP run: the best plain rate so far × the run's length, with this margin (and never fewer than 5,000). */
 const PROOF_MARGIN = 1.5;
-const here = new URL(".", import.meta.url).pathname;
 
 if (DURATION + 10 > DPOP_IAT_WINDOW_SECONDS)
   throw new Error(
@@ -65,22 +64,6 @@ function proofMaker() {
   };
 }
 
-/** The broker on a free port; resolves with the process and the port it printed. */
-function child(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
-  const p = spawn(process.execPath, [join(here, "broker-server.ts"), ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    p.stderr?.on("data", (d) => {
-      err += d;
-      const ready = /ready (\d+)/.exec(err);
-      if (ready) resolve({ proc: p, port: Number(ready[1]) });
-    });
-    p.on("exit", (code) => reject(new Error(`broker exited ${code}: ${err}`)));
-  });
-}
-
 async function main() {
   const idp = await DemoIssuer.start();
   const dir = mkdtempSync(join(tmpdir(), "wif-bench-agents-"));
@@ -109,8 +92,8 @@ async function main() {
       actor_token_type: "urn:ietf:params:oauth:token-type:jwt",
     }),
   );
-  const broker = await child([idp.url, join(dir, "policies.yaml")]);
-  const url = `http://127.0.0.1:${broker.port}`;
+  const broker = await startServer("broker-server.ts", [idp.url, join(dir, "policies.yaml")]);
+  const { url } = broker;
   const opts = { connections: CONNECTIONS, seconds: DURATION, dir };
   const proof = proofMaker();
   let bestPlain = 0;

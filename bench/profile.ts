@@ -1,20 +1,19 @@
 /**
- * `node bench/profile.ts [broker|floor] [seconds]`: the broker (or the framework-free floor) of `npm run bench` under wrk (fresh tokens) with `--cpu-prof`, then a
- * flat profile: self time by function and by package/file. Writes the .cpuprofile under the OS temp dir (open it in
- * Chrome DevTools for the tree). Asserts nothing.
+ * `node bench/profile.ts [broker|floor] [seconds]`: the broker (or the framework-free floor) of `npm run bench` under
+ * wrk (fresh tokens) with `--cpu-prof`, then a flat profile: self time by function and by package/file. Writes the
+ * .cpuprofile under the OS temp dir (open it in Chrome DevTools for the tree). Asserts nothing.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { load } from "./load.ts";
-import { BENCH_CLAIMS, benchPolicies } from "./policies.ts";
-import { freshBodies } from "./tokens.ts";
+import { benchPolicies } from "./policies.ts";
+import { startServer } from "./servers.ts";
+import { freshBodies, subjectJob } from "./tokens.ts";
 
 const SYSTEM = process.argv[2] === "floor" ? "floor" : "broker";
 const SECONDS = Number(process.argv[3] ?? 6);
-const here = new URL(".", import.meta.url).pathname;
 
 interface Node {
   id: number;
@@ -25,36 +24,14 @@ interface Node {
 const dir = mkdtempSync(join(tmpdir(), "wif-profile-"));
 const idp = await DemoIssuer.start();
 writeFileSync(join(dir, "policies.yaml"), benchPolicies(200));
-const job = {
-  kind: "subject" as const,
-  privateJwk: idp.currentKey.privateKey.export({ format: "jwk" }) as Record<string, string>,
-  kid: idp.currentKey.kid,
-  issuer: idp.url,
-  claims: BENCH_CLAIMS,
-};
-const proc = spawn(
-  process.execPath,
-  [
-    "--cpu-prof",
-    `--cpu-prof-dir=${dir}`,
-    ...(SYSTEM === "floor"
-      ? [
-          join(here, "baseline-server.ts"),
-          idp.url,
-          JSON.stringify({ ...idp.currentKey.jwk, kid: idp.currentKey.kid }),
-        ]
-      : [join(here, "broker-server.ts"), idp.url, join(dir, "policies.yaml")]),
-  ],
-  { stdio: ["ignore", "ignore", "pipe"] },
+const job = subjectJob(idp);
+const { proc, url } = await startServer(
+  SYSTEM === "floor" ? "baseline-server.ts" : "broker-server.ts",
+  SYSTEM === "floor"
+    ? [idp.url, JSON.stringify({ ...idp.currentKey.jwk, kid: idp.currentKey.kid })]
+    : [idp.url, join(dir, "policies.yaml")],
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`],
 );
-const url = await new Promise<string>((resolve) => {
-  let err = "";
-  proc.stderr?.on("data", (d) => {
-    err += d;
-    const m = /ready (\d+)/.exec(err);
-    if (m) resolve(`http://127.0.0.1:${m[1]}`);
-  });
-});
 await load(url, await freshBodies({ ...job, count: 3000 }), { connections: 16, seconds: 1, dir });
 const f = await load(url, await freshBodies({ ...job, count: 7000 * SECONDS }), {
   connections: 16,

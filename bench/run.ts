@@ -13,8 +13,9 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoIssuer } from "../src/dev/demo-issuer.ts";
 import { type Figures, hasWrk, load } from "./load.ts";
-import { BENCH_CLAIMS, benchPolicies, SEMI_SPACE } from "./policies.ts";
-import { freshBodies } from "./tokens.ts";
+import { benchPolicies } from "./policies.ts";
+import { startServer } from "./servers.ts";
+import { freshBodies, subjectJob as subjectOf } from "./tokens.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,22 +32,6 @@ interface System {
   kind: "subject" | "assertion";
 }
 
-function child(script: string, args: string[]): Promise<{ proc: ChildProcess; url: string }> {
-  // Every system runs with the young-generation bound the container image sets (Dockerfile NODE_OPTIONS).
-  const proc = spawn(process.execPath, [SEMI_SPACE, join(here, script), ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let err = "";
-    proc.stderr?.on("data", (d) => {
-      err += d;
-      const m = /ready (\d+)/.exec(err);
-      if (m) resolve({ proc, url: `http://127.0.0.1:${m[1]}` });
-    });
-    proc.on("exit", (code) => reject(new Error(`${script} exited ${code}: ${err}`)));
-  });
-}
-
 const fmt = (f: Figures) =>
   `${f.rps.toFixed(0).padStart(6)} req/s  p50 ${f.p50.toFixed(2).padStart(5)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms  non-2xx ${f.errors}  repeats ${f.repeats}`;
 
@@ -60,13 +45,7 @@ async function main() {
   const idp = await DemoIssuer.start();
   writeFileSync(join(dir, "policies.yaml"), benchPolicies(200));
   const client = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const subjectJob = {
-    kind: "subject" as const,
-    privateJwk: idp.currentKey.privateKey.export({ format: "jwk" }) as Record<string, string>,
-    kid: idp.currentKey.kid,
-    issuer: idp.url,
-    claims: BENCH_CLAIMS,
-  };
+  const subjectJob = subjectOf(idp);
   const assertionJob = {
     kind: "assertion" as const,
     privateJwk: client.privateKey.export({ format: "jwk" }) as Record<string, string>,
@@ -76,16 +55,16 @@ async function main() {
   };
   const jwk = JSON.stringify({ ...idp.currentKey.jwk, kid: idp.currentKey.kid });
   const systems: System[] = [
-    { name: "floor", kind: "subject", ...(await child("baseline-server.ts", [idp.url, jwk])) },
+    { name: "floor", kind: "subject", ...(await startServer("baseline-server.ts", [idp.url, jwk])) },
     {
       name: "broker",
       kind: "subject",
-      ...(await child("broker-server.ts", [idp.url, join(dir, "policies.yaml")])),
+      ...(await startServer("broker-server.ts", [idp.url, join(dir, "policies.yaml")])),
     },
     {
       name: "oidc-provider",
       kind: "assertion",
-      ...(await child("oidc-provider-server.ts", [
+      ...(await startServer("oidc-provider-server.ts", [
         JSON.stringify({ ...(client.publicKey.export({ format: "jwk" }) as object), kid: "bench-client" }),
         "0",
         OP_ISSUER,
